@@ -1,0 +1,11 @@
+"""Registry of the sub-command modules: each entry adds its commands to the Typer app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import typer
+
+REGISTRY: list[Callable[[typer.Typer], None]] = []
+
+# Every command module exposes ``register(app)``; list them here in help order.
