@@ -43,13 +43,7 @@ class InputError(SatqkdError):
 
     def one_line(self) -> str:
         """The error as one line: ``source: field = value: message``."""
-        parts = []
-        if self.source:
-            parts.append(str(self.source))
-        if self.field:
-            where = self.field
-            if self.value is not None:
-                where += f" = {self.value!r}"
-            parts.append(where)
-        parts.append(self.message)
-        return ": ".join(parts)
+        where = ": ".join(str(p) for p in (self.source, self.field) if p)
+        if self.value is not None:
+            where = f"{where} = {self.value!r}" if where else repr(self.value)
+        return f"{where}: {self.message}" if where else self.message

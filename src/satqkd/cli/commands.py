@@ -9,3 +9,7 @@ import typer
 REGISTRY: list[Callable[[typer.Typer], None]] = []
 
 # Every command module exposes ``register(app)``; list them here in help order.
+
+from satqkd.cli import passes as _passes  # noqa: E402
+
+REGISTRY.append(_passes.register)

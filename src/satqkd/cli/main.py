@@ -23,6 +23,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Satellite QKD: simulate a pass photon by photon, distill and deliver the keys."""
+
+
 def _register_commands() -> None:
     # Imported here so that `satqkd --help` lists every command; each module adds its own.
     from satqkd.cli import commands
@@ -37,22 +42,10 @@ _register_commands()
 def main() -> None:
     """Entry point of the console script: run :data:`app`, turning input errors into exit 2."""
     try:
-        app(standalone_mode=False)
+        app()
     except InputError as exc:
         print(f"satqkd: error: {exc.one_line()}", file=sys.stderr)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("Aborted.", file=sys.stderr)
-        sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":
