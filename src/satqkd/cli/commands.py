@@ -13,3 +13,15 @@ REGISTRY: list[Callable[[typer.Typer], None]] = []
 from satqkd.cli import passes as _passes  # noqa: E402
 
 REGISTRY.append(_passes.register)
+
+from satqkd.cli import keyrate as _keyrate  # noqa: E402
+
+REGISTRY.append(_keyrate.register)
+
+from satqkd.cli import keys as _keys  # noqa: E402
+
+REGISTRY.append(_keys.register)
+
+from satqkd.cli import simulate as _simulate  # noqa: E402
+
+REGISTRY.append(_simulate.register)

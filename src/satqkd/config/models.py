@@ -145,8 +145,16 @@ class Payload(_Model):
     tx_aperture_m: float = Field(gt=0.0, le=5.0)
     divergence_urad: float = Field(gt=0.0, le=1000.0)
     tracking_precision_urad: float = Field(default=1.0, ge=0.0)
+    beam_profile: Literal["gaussian", "top_hat"] = Field(
+        default="top_hat",
+        description="far-field beam model; top_hat reproduces the missions' published losses",
+    )
     tx_optical_efficiency: Efficiency = 1.0
     clock_drift_ppm: float = Field(default=0.05, ge=0.0)
+    timing_jitter_ps: float = Field(
+        default=0.0, ge=0.0,
+        description="FWHM of the timing spread beyond the detector's (pulse width, clock recovery)",
+    )
     polarisation_residual_deg: float = Field(
         default=1.0, ge=0.0, le=45.0,
         description="RMS residual of the onboard fibre compensation (QWP-QWP-HWP)",
@@ -223,6 +231,9 @@ class Station(_Model):
     sky_class: Literal["urban", "rural", "mountain"] = "urban"
     sky_brightness_scale: float = Field(default=1.0, gt=0.0)
     zenith_transmittance: float = Field(default=0.9, gt=0.0, le=1.0)
+    haze_extinction_db: float = Field(
+        default=0.0, ge=0.0, le=30.0, description="extra zenith extinction (haze, aerosols)"
+    )
     basis_split_ratio: float = Field(default=0.5, gt=0.0, lt=1.0)
     horizon_mask: tuple[HorizonPoint, ...] = ()
     polarisation_compensation: bool = True

@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
+from satqkd.errors import InputError
 from satqkd.link import _validate
 
 __all__ = [
@@ -50,7 +51,7 @@ def airmass(elevation_deg: ArrayLike) -> NDArray[np.float64]:
 
     Kasten & Young (1989), *Applied Optics* 28, 4735:
     ``X = 1 / (sin h + 0.50572 (h + 6.07995°) ** -1.6364)``, h the elevation in degrees.
-    X(90°) = 1.000, X(30°) = 1.995, X(10°) = 5.60, X(0°) = 38.09. Elevations below the
+    X(90°) = 0.9997, X(30°) = 1.994, X(10°) = 5.586, X(0°) = 37.92. Elevations below the
     horizon are clipped to 0° (the satellite is not visible there anyway).
     """
     h_deg = np.clip(_validate.elevation("elevation_deg", elevation_deg), 0.0, 90.0)
@@ -133,10 +134,10 @@ def draw_fading(
     """
     t = _validate.as_array(t_s)
     if t.ndim != 1:
-        raise _validate.InputError("must be a 1-D array of times", source="satqkd.link",
+        raise InputError("must be a 1-D array of times", source="satqkd.link",
                                    field="t_s", value=f"shape {t.shape}")
     if t.size > 1 and not np.all(np.diff(t) > 0.0):
-        raise _validate.InputError("must be strictly increasing", source="satqkd.link",
+        raise InputError("must be strictly increasing", source="satqkd.link",
                                    field="t_s")
     tau_s = float(_validate.positive("coherence_time_s", coherence_time_s))
     sigma2 = np.broadcast_to(scintillation_log_variance(elevation_deg, sigma2_zenith), t.shape)
@@ -148,7 +149,9 @@ def draw_fading(
 
 
 @njit(cache=True)
-def _gauss_markov(rho: NDArray[np.float64], innovations: NDArray[np.float64]) -> NDArray[np.float64]:
+def _gauss_markov(
+    rho: NDArray[np.float64], innovations: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Unit-variance AR(1) series: ``z[k] = rho[k-1] z[k-1] + sqrt(1 - rho[k-1]**2) e[k]``."""
     n = innovations.size
     z = np.empty(n)

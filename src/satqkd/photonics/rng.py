@@ -122,9 +122,7 @@ def _uniform_kernel(index: np.ndarray, k0: np.uint64, k1: np.uint64, stream: np.
     return u0, u1
 
 
-def philox_uniform(
-    index: np.ndarray, seed: int, stream: int
-) -> tuple[np.ndarray, np.ndarray]:
+def philox_uniform(index: np.ndarray, seed: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
     """Two independent uniforms in (0, 1) (53-bit) for each index, from stream ``stream``.
 
     ``index`` is a uint64 array (pulse numbers); the same (seed, stream, index) always gives

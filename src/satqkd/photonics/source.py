@@ -227,7 +227,8 @@ class DecoySource:
         if self.intensity_fluctuation_rel > 0.0:
             u0, u1 = philox_uniform(idx, self.seed, _STREAM_FLUCTUATION)
             gauss = np.sqrt(-2.0 * np.log(u0)) * np.cos(2.0 * np.pi * u1)
-            mean = np.maximum(mean * (1.0 + self.intensity_fluctuation_rel * gauss.reshape(idx.shape)), 0.0)
+            factor = 1.0 + self.intensity_fluctuation_rel * gauss.reshape(idx.shape)
+            mean = np.maximum(mean * factor, 0.0)
         return mean
 
     def photon_number_pmf(self, n_max: int) -> np.ndarray:

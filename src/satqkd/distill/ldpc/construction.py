@@ -215,3 +215,27 @@ def count_four_cycles_hint(graph: ParityCheckGraph) -> int:
     overlap = (h.T @ h).tocoo()
     mask = (overlap.row < overlap.col) & (overlap.data >= 2)
     return int(mask.sum())
+
+
+@njit(cache=True)
+def untainted_select(order: np.ndarray, var_ptr: np.ndarray, var_checks: np.ndarray, m: int) -> np.ndarray:
+    """Variables from ``order`` kept greedily so that no two kept ones share a check.
+
+    Each kept variable then owns all of its checks: it is recoverable in one step and the
+    kept columns of H are linearly independent.
+    """
+    used = np.zeros(m, np.bool_)
+    kept = np.empty(order.size, np.int64)
+    count = 0
+    for v in order:
+        free = True
+        for i in range(var_ptr[v], var_ptr[v + 1]):
+            if used[var_checks[i]]:
+                free = False
+                break
+        if free:
+            for i in range(var_ptr[v], var_ptr[v + 1]):
+                used[var_checks[i]] = True
+            kept[count] = v
+            count += 1
+    return kept[:count]

@@ -1,0 +1,319 @@
+"""LDPC mother codes and their rate-adapted (punctured + shortened) use on key frames.
+
+Rate adaptation follows Elkouss, Martinez-Mateo and Martin, "Information reconciliation for
+quantum key distribution", Quantum Inf. Comput. 11, 226 (2011): a mother code of length
+``n = F + d`` carries a key frame of ``F`` bits plus ``d = p + s`` extra positions, ``p`` of
+them punctured (filled by Alice with fresh random bits, unknown to Bob) and ``s`` shortened
+(fixed to 0, known to both). Alice sends the ``m`` syndrome bits; because the punctured bits
+are uniform and their columns of H are independent, the syndrome reveals at most
+
+    leak = m − p  bits about the key frame,   efficiency f = leak / (F · H(QBER)).
+
+Punctured positions are "untainted" (Elkouss et al., ISIT 2011 §III): no two share a check,
+so every punctured bit is recoverable from one check in one step and the punctured columns of
+H are linearly independent (each owns checks no other punctured column touches), which is
+what makes the ``m − p`` accounting exact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from satqkd.distill.ldpc import decoder
+from satqkd.distill.ldpc.construction import ParityCheckGraph, build_graph, untainted_select
+from satqkd.errors import InputError
+
+#: Identifies the message format of :meth:`RateAdaptedCode.describe`.
+SCHEME = "satqkd.ldpc/1"
+#: Default cap on sum-product iterations.
+DEFAULT_MAX_ITERATIONS = 100
+#: Frames decoded side by side (one per SIMD lane) by :meth:`RateAdaptedCode.decode_many`.
+DEFAULT_LANES = 16
+
+
+def binary_entropy(p: float) -> float:
+    """H(p) = −p log2 p − (1−p) log2(1−p), in bits."""
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    return -p * math.log2(p) - (1.0 - p) * math.log2(1.0 - p)
+
+
+def efficiency(leak_bits: int, frame_bits: int, qber: float) -> float:
+    """Reconciliation efficiency f = leak / (F · H(QBER)); 1 is the Shannon limit."""
+    return leak_bits / (frame_bits * binary_entropy(qber))
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """Bob's outcome for one frame.
+
+    ``bits`` are his corrected key bits (``[frame_bits]`` uint8) and ``converged`` says
+    whether they satisfy Alice's syndrome. A frame with ``converged=False`` must be
+    discarded, never passed on. ``converged=True`` can still (rarely) be a wrong codeword:
+    the verification hash catches that.
+    """
+
+    bits: np.ndarray
+    converged: bool
+    iterations: int
+
+
+@dataclass(frozen=True)
+class LdpcCode:
+    """A mother LDPC code: an ``m × n`` parity-check graph built from a seed."""
+
+    n: int
+    m: int
+    node_fractions: tuple[tuple[int, float], ...]
+    seed: int
+    graph: ParityCheckGraph = field(repr=False, compare=False)
+
+    @staticmethod
+    def build(n: int, m: int, node_fractions: dict[int, float], seed: int) -> LdpcCode:
+        """The (cached) code for these construction parameters."""
+        key = tuple(sorted((int(d), float(f)) for d, f in node_fractions.items()))
+        return _build_cached(int(n), int(m), key, int(seed))
+
+    @property
+    def rate(self) -> float:
+        """Design rate 1 − m/n."""
+        return 1.0 - self.m / self.n
+
+    def syndromes(self, words: np.ndarray) -> np.ndarray:
+        """H·x mod 2 for codeword-length words ``[frames, n]`` (uint8) → ``[frames, m]``."""
+        words = np.ascontiguousarray(np.atleast_2d(words), dtype=np.uint8)
+        return decoder.syndromes(self.graph.row_ptr, self.graph.col_idx, words)
+
+    @property
+    def puncture_order(self) -> np.ndarray:
+        """Untainted variables in the order they are punctured (see module docstring)."""
+        return _puncture_order(self)
+
+    @property
+    def shorten_order(self) -> np.ndarray:
+        """A seeded permutation of all variables; shortened ones are taken from its front."""
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.n, self.m, 7]))
+        return rng.permutation(self.n)
+
+
+@lru_cache(maxsize=32)
+def _build_cached(
+    n: int, m: int, fractions: tuple[tuple[int, float], ...], seed: int
+) -> LdpcCode:
+    graph = build_graph(n, m, dict(fractions), seed)
+    return LdpcCode(n=n, m=m, node_fractions=fractions, seed=seed, graph=graph)
+
+
+@lru_cache(maxsize=32)
+def _puncture_order(code: LdpcCode) -> np.ndarray:
+    graph = code.graph
+    rng = np.random.default_rng(np.random.SeedSequence([code.seed, code.n, code.m, 3]))
+    degrees = graph.variable_degrees()
+    order = np.lexsort((rng.random(code.n), degrees))
+    return untainted_select(order.astype(np.int64), graph.var_ptr, graph.var_checks, code.m)
+
+
+class RateAdaptedCode:
+    """A mother code used on ``frame_bits`` key bits with ``punctured`` + ``shortened`` extras.
+
+    Alice calls :meth:`syndrome`; Bob calls :meth:`decode` (or :meth:`decode_many`). Both
+    build the object from the same :meth:`describe` dictionary, so they agree on which
+    positions carry key bits, which are punctured and which are shortened.
+    """
+
+    def __init__(
+        self,
+        mother: LdpcCode,
+        frame_bits: int,
+        punctured: int,
+        qber_design: float,
+        family_index: int = -1,
+    ) -> None:
+        extra = mother.n - frame_bits
+        if not 0 <= punctured <= extra:
+            raise ValueError(f"punctured={punctured} outside [0, {extra}]")
+        self.mother = mother
+        self.frame_bits = int(frame_bits)
+        self.punctured = int(punctured)
+        self.shortened = int(extra - punctured)
+        self.qber_design = float(qber_design)
+        self.family_index = int(family_index)
+        order = mother.puncture_order
+        if order.size < self.punctured:
+            raise ValueError(f"only {order.size} untainted positions for {punctured} punctures")
+        self.punctured_positions = np.sort(order[: self.punctured])
+        taken = np.zeros(mother.n, np.bool_)
+        taken[self.punctured_positions] = True
+        candidates = mother.shorten_order[~taken[mother.shorten_order]]
+        self.shortened_positions = np.sort(candidates[: self.shortened])
+        taken[self.shortened_positions] = True
+        self.key_positions = np.flatnonzero(~taken)
+
+    @property
+    def leak_bits(self) -> int:
+        """Bits revealed about the key frame: syndrome length minus punctured bits."""
+        return self.mother.m - self.punctured
+
+    @property
+    def syndrome_bits(self) -> int:
+        """Length of the syndrome message."""
+        return self.mother.m
+
+    @property
+    def rate(self) -> float:
+        """Effective rate 1 − leak/F."""
+        return 1.0 - self.leak_bits / self.frame_bits
+
+    @property
+    def code_id(self) -> str:
+        """Short readable identifier of the code and its adaptation."""
+        mc = self.mother
+        return f"ldpc-n{mc.n}-m{mc.m}-s{mc.seed}-p{self.punctured}-F{self.frame_bits}"
+
+    def efficiency(self, qber: float) -> float:
+        """f = leak / (F · H(qber)) for the given (true or estimated) QBER."""
+        return efficiency(self.leak_bits, self.frame_bits, qber)
+
+    def describe(self) -> dict[str, object]:
+        """JSON-able description from which :meth:`from_description` rebuilds this code."""
+        mc = self.mother
+        return {
+            "scheme": SCHEME,
+            "code_id": self.code_id,
+            "frame_bits": self.frame_bits,
+            "mother_n": mc.n,
+            "mother_m": mc.m,
+            "seed": mc.seed,
+            "degree_distribution": [[d, f] for d, f in mc.node_fractions],
+            "punctured_bits": self.punctured,
+            "shortened_bits": self.shortened,
+            "qber_design": self.qber_design,
+            "family_index": self.family_index,
+        }
+
+    @classmethod
+    def from_description(cls, description: dict[str, object]) -> RateAdaptedCode:
+        """Rebuild the code described by :meth:`describe` (e.g. on the ground station)."""
+        return _from_description(description)
+
+    # ---- Alice -------------------------------------------------------------------------
+
+    def syndrome(self, bits: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Alice's syndrome (``[m]`` uint8) of one key frame ``[frame_bits]`` (uint8).
+
+        Punctured positions get fresh uniform bits from ``rng`` (default: seeded from the
+        operating system's entropy); they must stay secret, which is what lets them cancel
+        ``p`` bits of the leak. Pass a seeded generator only for reproducible tests.
+        """
+        return self.syndromes(np.atleast_2d(bits), rng)[0]
+
+    def syndromes(self, bits: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Syndromes ``[frames, m]`` of several frames ``[frames, frame_bits]``."""
+        bits = np.asarray(bits)
+        if bits.ndim != 2 or bits.shape[1] != self.frame_bits:
+            raise ValueError(f"expected frames of {self.frame_bits} bits, got shape {bits.shape}")
+        rng = rng if rng is not None else np.random.default_rng()
+        words = np.zeros((bits.shape[0], self.mother.n), np.uint8)
+        words[:, self.key_positions] = bits & 1
+        words[:, self.punctured_positions] = rng.integers(
+            0, 2, size=(bits.shape[0], self.punctured), dtype=np.uint8
+        )
+        return self.mother.syndromes(words)
+
+    # ---- Bob ---------------------------------------------------------------------------
+
+    def decode(
+        self,
+        syndrome: np.ndarray,
+        noisy_bits: np.ndarray,
+        qber: float,
+        max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    ) -> DecodeResult:
+        """Bob's estimate of Alice's frame from her syndrome and his noisy bits.
+
+        ``qber`` sets the channel LLR ln((1−q)/q); use the announced estimate.
+        """
+        return self.decode_many(
+            np.atleast_2d(syndrome), np.atleast_2d(noisy_bits), qber, max_iterations
+        )[0]
+
+    def decode_many(
+        self,
+        syndromes: np.ndarray,
+        noisy_bits: np.ndarray,
+        qber: float,
+        max_iterations: int = DEFAULT_MAX_ITERATIONS,
+        lanes: int = DEFAULT_LANES,
+    ) -> list[DecodeResult]:
+        """Decode frames ``[k, frame_bits]`` against syndromes ``[k, m]``, several at once."""
+        syndromes = np.ascontiguousarray(syndromes, dtype=np.uint8)
+        noisy_bits = np.asarray(noisy_bits, dtype=np.uint8)
+        frames = noisy_bits.shape[0]
+        if noisy_bits.shape != (frames, self.frame_bits):
+            raise ValueError(f"noisy_bits shape {noisy_bits.shape}, expected (k, {self.frame_bits})")
+        if syndromes.shape != (frames, self.mother.m):
+            raise ValueError(f"syndromes shape {syndromes.shape}, expected (k, {self.mother.m})")
+        if not 0.0 < qber < 0.5:
+            raise ValueError(f"qber must be in (0, 0.5), got {qber}")
+        priors = self.channel_llrs(noisy_bits, qber)
+        out = np.zeros((frames, self.mother.n), np.uint8)
+        iters = np.zeros(frames, np.int64)
+        conv = np.zeros(frames, np.bool_)
+        lanes = int(max(1, min(lanes, 1 << (frames - 1).bit_length())))
+        decoder.decode_frames(
+            self.mother.graph.row_ptr,
+            self.mother.graph.col_idx,
+            priors,
+            syndromes,
+            int(max_iterations),
+            lanes,
+            out,
+            iters,
+            conv,
+        )
+        key = out[:, self.key_positions]
+        return [
+            DecodeResult(bits=key[i], converged=bool(conv[i]), iterations=int(iters[i]))
+            for i in range(frames)
+        ]
+
+    def channel_llrs(self, noisy_bits: np.ndarray, qber: float) -> np.ndarray:
+        """Prior LLRs ``[frames, n]`` (float32): key bits ±ln((1−q)/q), punctured 0,
+        shortened +LLR_MAX (known zeros)."""
+        frames = noisy_bits.shape[0]
+        llr = np.float32(math.log((1.0 - qber) / qber))
+        priors = np.zeros((frames, self.mother.n), np.float32)
+        priors[:, self.key_positions] = llr * (1 - 2 * noisy_bits.astype(np.float32))
+        priors[:, self.shortened_positions] = decoder.LLR_MAX
+        return priors
+
+
+def _from_description(d: dict[str, object]) -> RateAdaptedCode:
+    source = "ldpc code description"
+    if d.get("scheme") != SCHEME:
+        raise InputError("unknown code scheme", source=source, field="scheme", value=d.get("scheme"))
+    try:
+        n = int(d["mother_n"])  # type: ignore[call-overload]
+        m = int(d["mother_m"])  # type: ignore[call-overload]
+        frame_bits = int(d["frame_bits"])  # type: ignore[call-overload]
+        punctured = int(d["punctured_bits"])  # type: ignore[call-overload]
+        shortened = int(d["shortened_bits"])  # type: ignore[call-overload]
+        seed = int(d["seed"])  # type: ignore[call-overload]
+        fractions = {int(k): float(v) for k, v in d["degree_distribution"]}  # type: ignore[union-attr]
+        qber_design = float(d.get("qber_design", 0.0))  # type: ignore[arg-type]
+        index = int(d.get("family_index", -1))  # type: ignore[call-overload]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"malformed code description ({exc})", source=source) from exc
+    if not (0 < m < n and 0 < frame_bits <= n and punctured + shortened == n - frame_bits):
+        raise InputError("inconsistent code sizes", source=source, value=(n, m, frame_bits))
+    if punctured < 0 or shortened < 0:
+        raise InputError("negative puncturing/shortening", source=source, value=(punctured, shortened))
+    mother = LdpcCode.build(n, m, fractions, seed)
+    code = RateAdaptedCode(mother, frame_bits, punctured, qber_design, index)
+    if "code_id" in d and d["code_id"] != code.code_id:
+        raise InputError("code_id does not match the rebuilt code", source=source, field="code_id")
+    return code

@@ -1,0 +1,117 @@
+"""The shipped family of mother codes and the satellite's choice of code from a sampled QBER.
+
+Mother code ``k`` of a family has ``m_k = ⌈c_k F⌉`` checks for a frame of ``F`` key bits, with
+syndrome fractions on a geometric grid ``c_k = c_0 ρ^k``, and ``d_k = m_k − m_{k−1}`` extra
+positions, so that puncturing 0…d_k of them reaches every leak between ``m_{k−1}`` and ``m_k``:
+any target leak is met to the bit. Codes are built on first use from a seed and cached.
+
+Selection (Alice, :meth:`CodeFamily.select`): the QBER estimate from a random sample of
+``sample_bits`` bits is noisy, so the code is chosen for the upper confidence bound
+``q_up = q̂ + z √(q̂(1−q̂)/N)`` (``z = confidence_sigmas``) and the leak set to
+``f_design(q_up) · F · H(q_up)``, where ``f_design`` is the efficiency at which the family's
+codes decode at least 99 % of 100-kbit frames when the QBER equals the design value (measured
+with ``benchmarks/reconciliation.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from satqkd.distill.ldpc.code import LdpcCode, RateAdaptedCode, binary_entropy
+from satqkd.distill.ldpc.distributions import node_fractions
+from satqkd.errors import InputError
+
+#: (QBER, design efficiency f) points, linearly interpolated (clamped at the ends).
+DEFAULT_F_DESIGN: tuple[tuple[float, float], ...] = (
+    (0.005, 1.15),
+    (0.01, 1.12),
+    (0.02, 1.10),
+    (0.03, 1.10),
+    (0.05, 1.10),
+    (0.08, 1.10),
+)
+
+
+@dataclass(frozen=True)
+class CodeFamily:
+    """Grid of mother codes covering syndrome fractions ``c_0 … c_0 ρ^(count−1)``."""
+
+    seed: int = 20250101
+    c0: float = 0.035
+    ratio: float = 1.03
+    count: int = 88
+    f_design: tuple[tuple[float, float], ...] = DEFAULT_F_DESIGN
+
+    @classmethod
+    def default(cls) -> CodeFamily:
+        """The family shipped with satqkd (QBER ≈ 0.3 % … 8 %)."""
+        return cls()
+
+    def syndrome_fraction(self, index: int) -> float:
+        """c_k: checks per key bit of mother code ``index``."""
+        return self.c0 * self.ratio**index
+
+    def checks(self, index: int, frame_bits: int) -> int:
+        """m_k for a frame of ``frame_bits``."""
+        return math.ceil(self.syndrome_fraction(index) * frame_bits)
+
+    def extra_positions(self, index: int, frame_bits: int) -> int:
+        """d_k: punctured + shortened positions of mother code ``index``."""
+        previous = math.ceil(self.c0 * self.ratio ** (index - 1) * frame_bits)
+        return self.checks(index, frame_bits) - previous
+
+    def mother(self, index: int, frame_bits: int) -> LdpcCode:
+        """Mother code ``index`` sized for ``frame_bits`` key bits (built once, cached)."""
+        m = self.checks(index, frame_bits)
+        n = frame_bits + self.extra_positions(index, frame_bits)
+        return LdpcCode.build(n, m, node_fractions(1.0 - m / n), self.seed + index)
+
+    def design_efficiency(self, qber: float) -> float:
+        """f_design(qber), interpolated from :attr:`f_design`."""
+        q, f = np.array(self.f_design).T
+        return float(np.interp(qber, q, f))
+
+    def upper_qber(self, qber_estimate: float, sample_bits: int | None, sigmas: float) -> float:
+        """q̂ + z √(q̂(1−q̂)/N), with q̂ floored at 1/N so a zero-error sample still has margin."""
+        if not sample_bits:
+            return qber_estimate
+        q = max(qber_estimate, 1.0 / sample_bits)
+        return qber_estimate + sigmas * math.sqrt(q * (1.0 - q) / sample_bits)
+
+    def select(
+        self,
+        qber_estimate: float,
+        frame_bits: int = 100_000,
+        *,
+        sample_bits: int | None = 10_000,
+        confidence_sigmas: float = 2.0,
+    ) -> RateAdaptedCode:
+        """Alice's code for a frame, given the sampled QBER (see module docstring).
+
+        ``sample_bits`` is the size of the QBER sample (``None``: trust the estimate as
+        exact, e.g. when the QBER is known from a simulation).
+        """
+        if not 0.0 <= qber_estimate < 0.5:
+            raise InputError("QBER estimate outside [0, 0.5)", field="qber", value=qber_estimate)
+        if frame_bits < 256:
+            raise InputError("frame too short for LDPC reconciliation", field="frame_bits",
+                             value=frame_bits)
+        q_up = self.upper_qber(qber_estimate, sample_bits, confidence_sigmas)
+        target = math.ceil(self.design_efficiency(q_up) * frame_bits * binary_entropy(q_up))
+        top = self.checks(self.count - 1, frame_bits)
+        if target > top:
+            raise InputError(
+                f"QBER upper bound {q_up:.4f} is beyond the code family (max leak {top} bits)",
+                field="qber",
+                value=qber_estimate,
+            )
+        index = 0
+        while self.checks(index, frame_bits) < target:
+            index += 1
+        mother = self.mother(index, frame_bits)
+        punctured = max(0, mother.m - target)
+        punctured = min(punctured, mother.n - frame_bits)
+        return RateAdaptedCode(mother, frame_bits, punctured, q_up, index)

@@ -1,0 +1,287 @@
+"""SQLite plumbing of the key store: schema, per-thread connections, write transactions.
+
+Every connection runs with ``synchronous=FULL`` (a commit is on disk before it
+returns) and ``secure_delete=ON`` (SQLite overwrites freed record space with zeros);
+the file is in WAL mode. Writes take the database lock at ``BEGIN IMMEDIATE`` so a
+read-modify-write of the pool frontier can never interleave with another writer,
+in this process or another.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from satqkd.errors import InputError
+from satqkd.keys.errors import InsufficientKeyError, KeyDesyncError, KeyStateError
+from satqkd.keys.records import KEY_STATES, KeyState, Segment
+
+#: Pool material is stored in chunks of this many bytes, so that carving a short key
+#: rewrites one or two small rows rather than a whole 500-kbit block.
+CHUNK_BYTES = 256
+SCHEMA_VERSION = "1"
+#: Key states in which a key row still holds its bytes.
+HELD_STATES = ("available", "reserved")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    block_id TEXT NOT NULL UNIQUE,
+    link TEXT NOT NULL,
+    n_bits INTEGER NOT NULL,
+    n_bytes INTEGER NOT NULL,
+    consumed_bytes INTEGER NOT NULL DEFAULT 0,
+    epsilon REAL NOT NULL,
+    provenance TEXT NOT NULL,
+    created_utc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blocks_by_link ON blocks (link, seq);
+CREATE TABLE IF NOT EXISTS chunks (
+    block_id TEXT NOT NULL,
+    chunk_index INTEGER NOT NULL,
+    material BLOB NOT NULL,
+    PRIMARY KEY (block_id, chunk_index)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (
+    key_id TEXT PRIMARY KEY,
+    link TEXT NOT NULL,
+    size_bits INTEGER NOT NULL,
+    epsilon REAL NOT NULL,
+    state TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    master_sae TEXT,
+    slave_sae TEXT,
+    pass_ids TEXT NOT NULL,
+    segments TEXT NOT NULL,
+    material BLOB,
+    created_utc TEXT NOT NULL,
+    updated_utc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS keys_by_link ON keys (link, state);
+"""
+
+
+def now_utc() -> str:
+    """The current UTC time, ISO 8601 with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def key_material_bytes(
+    bits_or_bytes: bytes | bytearray | memoryview | np.ndarray,
+) -> tuple[bytes, int]:
+    """Pack key material to bytes; return ``(packed, n_bits)``.
+
+    A bit array (``[n]`` of 0/1, any integer or bool dtype) is packed most significant
+    bit first (:func:`numpy.packbits`); a trailing partial byte is dropped, because keys
+    are carved in whole bytes. ``n_bits`` is the length before that truncation.
+    """
+    if isinstance(bits_or_bytes, bytes | bytearray | memoryview):
+        packed = bytes(bits_or_bytes)
+        return packed, 8 * len(packed)
+    bits = np.asarray(bits_or_bytes)
+    if bits.ndim != 1:
+        raise InputError("a key block is a 1-D bit array", field="bits", value=bits.shape)
+    if bits.size and (bits.min() < 0 or bits.max() > 1):
+        raise InputError("a key block holds only bits 0 and 1", field="bits")
+    n_whole = (bits.size // 8) * 8
+    return np.packbits(bits[:n_whole].astype(np.uint8)).tobytes(), int(bits.size)
+
+
+def xor_bytes(a: bytes, b: bytes) -> bytes:
+    """Bytewise exclusive or of two equally long byte strings (vectorised)."""
+    if len(a) != len(b):
+        raise ValueError("xor of byte strings of different lengths")
+    return np.bitwise_xor(np.frombuffer(a, np.uint8), np.frombuffer(b, np.uint8)).tobytes()
+
+
+class Database:
+    """One SQLite file shared by threads: a connection per thread, explicit transactions."""
+
+    def __init__(self, path: Path, busy_timeout_s: float) -> None:
+        self.path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._all_conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        # Writers of this process queue here, not in SQLite's sleeping busy handler.
+        self._write_lock = threading.Lock()
+        self.conn().execute("PRAGMA journal_mode=WAL")
+
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
+            self._local.conn = conn
+            with self._conns_lock:
+                self._all_conns.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the database's write lock from its first statement."""
+        conn = self.conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def init_schema(self, node: str | None) -> str:
+        """Create the tables if needed; record or check the owning node; return its name."""
+        with self.write() as c:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    c.execute(statement)
+            rows = dict(c.execute("SELECT name, value FROM meta").fetchall())
+            if "node" not in rows:
+                if node is None:
+                    raise InputError(
+                        "a new key store needs the name of its node",
+                        source=str(self.path),
+                        field="node",
+                        value=None,
+                    )
+                c.execute("INSERT INTO meta VALUES ('node', ?)", (node,))
+                c.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+                return node
+            if node is not None and rows["node"] != node:
+                raise InputError(
+                    f"the store belongs to node {rows['node']!r}",
+                    source=str(self.path),
+                    field="node",
+                    value=node,
+                )
+            return rows["node"]
+
+    def close(self) -> None:
+        """Close every connection opened (in all threads)."""
+        with self._conns_lock:
+            for conn in self._all_conns:
+                conn.close()
+            self._all_conns.clear()
+        self._local = threading.local()
+
+
+def erase_range(c: sqlite3.Connection, block_id: str, start: int, stop: int) -> bytes:
+    """Read bytes ``[start, stop)`` of a pool block and erase them (inside ``c``'s transaction).
+
+    Chunks used up entirely are deleted (``secure_delete`` zeroes their space); a chunk
+    used in part is rewritten with zeros over the used prefix. Pool bytes are always
+    consumed from the front of a block, so a chunk's used part is always a prefix.
+    """
+    first, last = start // CHUNK_BYTES, (stop - 1) // CHUNK_BYTES
+    rows = c.execute(
+        "SELECT chunk_index, material FROM chunks"
+        " WHERE block_id = ? AND chunk_index BETWEEN ? AND ? ORDER BY chunk_index",
+        (block_id, first, last),
+    ).fetchall()
+    if [r[0] for r in rows] != list(range(first, last + 1)):
+        raise KeyDesyncError(f"pool chunks of block {block_id} are missing")
+    out = bytearray()
+    for index, material in rows:
+        base = index * CHUNK_BYTES
+        lo, hi = max(start, base) - base, min(stop, base + len(material)) - base
+        out += material[lo:hi]
+        if hi >= len(material):
+            c.execute(
+                "DELETE FROM chunks WHERE block_id = ? AND chunk_index = ?", (block_id, index)
+            )
+        else:
+            c.execute(
+                "UPDATE chunks SET material = ? WHERE block_id = ? AND chunk_index = ?",
+                (bytes(hi) + material[hi:], block_id, index),
+            )
+    return bytes(out)
+
+
+def insert_key(
+    c: sqlite3.Connection,
+    *,
+    key_id: str,
+    link: str,
+    material: bytes,
+    segments: Sequence[Segment],
+    epsilon: float,
+    pass_ids: Sequence[str],
+    state: KeyState,
+    purpose: str,
+    master_sae: str | None,
+    slave_sae: str | None,
+) -> None:
+    """Write a key row; the bytes are kept only in a held state (available, reserved)."""
+    if state not in KEY_STATES:
+        raise InputError("unknown key state", field="state", value=state)
+    now = now_utc()
+    try:
+        c.execute(
+            "INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key_id,
+                link,
+                8 * len(material),
+                epsilon,
+                state,
+                purpose,
+                master_sae,
+                slave_sae,
+                json.dumps(list(pass_ids)),
+                json.dumps([s.to_json() for s in segments]),
+                material if state in HELD_STATES else None,
+                now,
+                now,
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise KeyStateError(f"key {key_id} already exists") from exc
+
+
+def provenance_of(c: sqlite3.Connection, block_ids: Iterable[str]) -> tuple[float, tuple[str, ...]]:
+    """Summed ε and the pass ids of the blocks a key draws on."""
+    epsilon, pass_ids = 0.0, []
+    for bid in dict.fromkeys(block_ids):
+        eps, prov = c.execute(
+            "SELECT epsilon, provenance FROM blocks WHERE block_id = ?", (bid,)
+        ).fetchone()
+        epsilon += eps
+        pid = json.loads(prov)["pass_id"]
+        if pid not in pass_ids:
+            pass_ids.append(pid)
+    return epsilon, tuple(pass_ids)
+
+
+def front_segments(c: sqlite3.Connection, link: str, n_bytes: int) -> list[Segment]:
+    """Segments of the next ``n_bytes`` of the pool (inside ``c``'s transaction)."""
+    rows = c.execute(
+        "SELECT block_id, n_bytes, consumed_bytes FROM blocks"
+        " WHERE link = ? AND consumed_bytes < n_bytes ORDER BY seq",
+        (link,),
+    ).fetchall()
+    segments: list[Segment] = []
+    need = n_bytes
+    for bid, size, used in rows:
+        take = min(need, size - used)
+        segments.append(Segment(bid, used, used + take))
+        need -= take
+        if need == 0:
+            return segments
+    raise InsufficientKeyError(link, n_bytes, n_bytes - need)

@@ -1,0 +1,160 @@
+"""The ETSI GS QKD 014 API in-process (httpx ASGI transport), identity by dependency override."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from satqkd.keys.etsi014 import Kme, KmeLimits, SaeMap, create_app
+from satqkd.keys.etsi014.identity import caller_sae_id
+
+STATUS_FIELDS = {
+    "source_KME_ID",
+    "target_KME_ID",
+    "master_SAE_ID",
+    "slave_SAE_ID",
+    "key_size",
+    "stored_key_count",
+    "max_key_count",
+    "max_key_per_request",
+    "max_key_size",
+    "min_key_size",
+    "max_SAE_ID_count",
+}
+
+
+class Api:
+    """Calls the app in-process as a given SAE (the identity dependency overridden)."""
+
+    def __init__(self, kme: Kme) -> None:
+        self.app = create_app(kme)
+
+    def __call__(self, sae: str | None, method: str, url: str, **kw: Any) -> httpx.Response:
+        if sae is None:
+            self.app.dependency_overrides.clear()
+        else:
+            self.app.dependency_overrides[caller_sae_id] = lambda: sae
+
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="https://kme") as client:
+                return await client.request(method, url, **kw)
+
+        return asyncio.run(go())
+
+
+@pytest.fixture
+def api(stores, share, rng) -> Api:
+    jinan, hefei = stores("jinan"), stores("hefei")
+    share(jinan, hefei, rng.bytes(32 * 20))  # twenty 256-bit keys
+    sae_map = SaeMap({"alice": "jinan", "bob": "hefei", "eve": "hefei", "carol": "jinan"})
+    return Api(Kme([jinan, hefei], sae_map, KmeLimits(max_key_per_request=8)))
+
+
+def _keys(response: httpx.Response) -> dict[str, bytes]:
+    assert response.status_code == 200, response.text
+    return {k["key_ID"]: base64.b64decode(k["key"]) for k in response.json()["keys"]}
+
+
+def test_status_has_exactly_the_spec_fields(api: Api) -> None:
+    body = api("alice", "GET", "/api/v1/keys/bob/status").json()
+    assert set(body) == STATUS_FIELDS
+    assert body["source_KME_ID"] == "KME-jinan" and body["target_KME_ID"] == "KME-hefei"
+    assert (body["master_SAE_ID"], body["slave_SAE_ID"]) == ("alice", "bob")
+    assert (body["key_size"], body["stored_key_count"], body["max_SAE_ID_count"]) == (256, 20, 0)
+
+
+def test_enc_then_dec_gives_identical_keys_once(api: Api) -> None:
+    enc = _keys(api("alice", "GET", "/api/v1/keys/bob/enc_keys", params={"number": 3}))
+    assert len(enc) == 3 and all(len(k) == 32 for k in enc.values())
+    assert all(uuid.UUID(kid).version == 4 for kid in enc)
+    ids = list(enc)
+    body = {"key_IDs": [{"key_ID": kid} for kid in ids[:2]]}
+    assert _keys(api("bob", "POST", "/api/v1/keys/alice/dec_keys", json=body)) == {
+        kid: enc[kid] for kid in ids[:2]
+    }
+    single = api("bob", "GET", "/api/v1/keys/alice/dec_keys", params={"key_ID": ids[2]})
+    assert _keys(single) == {ids[2]: enc[ids[2]]}
+    replay = api("bob", "POST", "/api/v1/keys/alice/dec_keys", json=body)
+    assert replay.status_code == 400 and "only once" in replay.json()["message"]
+    status = api("alice", "GET", "/api/v1/keys/bob/status").json()
+    assert status["stored_key_count"] == 17
+
+
+def test_post_enc_keys_with_size_and_empty_body(api: Api) -> None:
+    enc = _keys(api("alice", "POST", "/api/v1/keys/bob/enc_keys", json={"number": 2, "size": 64}))
+    assert [len(k) for k in enc.values()] == [8, 8]
+    assert len(_keys(api("alice", "POST", "/api/v1/keys/bob/enc_keys"))) == 1
+
+
+def test_only_the_named_slave_may_decrypt(api: Api) -> None:
+    (kid,) = _keys(api("alice", "GET", "/api/v1/keys/bob/enc_keys"))
+    body = {"key_IDs": [{"key_ID": kid}]}
+    for intruder in ("alice", "eve", "carol"):
+        r = api(intruder, "POST", "/api/v1/keys/alice/dec_keys", json=body)
+        assert r.status_code == 401, intruder
+        assert set(r.json()) <= {"message", "details"}
+    assert api("mallory", "GET", "/api/v1/keys/bob/status").status_code == 401
+    assert len(_keys(api("bob", "POST", "/api/v1/keys/alice/dec_keys", json=body))) == 1
+
+
+def test_wrong_master_and_unknown_keys_are_bad_requests(api: Api) -> None:
+    (kid,) = _keys(api("alice", "GET", "/api/v1/keys/bob/enc_keys"))
+    r = api("bob", "POST", "/api/v1/keys/carol/dec_keys", json={"key_IDs": [{"key_ID": kid}]})
+    assert r.status_code == 400 and "not requested by" in r.json()["message"]
+    unknown = {"key_IDs": [{"key_ID": str(uuid.uuid4())}]}
+    assert api("bob", "POST", "/api/v1/keys/alice/dec_keys", json=unknown).status_code == 400
+    assert (
+        api("bob", "POST", "/api/v1/keys/alice/dec_keys", json={"key_IDs": []}).status_code == 400
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"number": 0}, "number"),
+        ({"number": 9}, "number"),
+        ({"size": 100}, "multiple of 8"),
+        ({"size": 56}, "multiple of 8"),
+        ({"size": 8200}, "multiple of 8"),
+        ({"number": "many"}, "bad request"),
+    ],
+)
+def test_limits_are_enforced_with_400(api: Api, params: dict[str, Any], fragment: str) -> None:
+    r = api("alice", "GET", "/api/v1/keys/bob/enc_keys", params=params)
+    assert r.status_code == 400 and fragment in r.json()["message"]
+    assert isinstance(r.json().get("details", []), list)
+
+
+def test_multicast_and_mandatory_extensions_are_refused(api: Api) -> None:
+    for body in (
+        {"additional_slave_SAE_IDs": ["eve"]},
+        {"extension_mandatory": [{"vendor_x": 1}]},
+        {"size": "big"},
+    ):
+        assert api("alice", "POST", "/api/v1/keys/bob/enc_keys", json=body).status_code == 400
+    ok = {"number": 1, "extension_optional": [{"ignored": True}]}
+    assert api("alice", "POST", "/api/v1/keys/bob/enc_keys", json=ok).status_code == 200
+
+
+def test_exhausted_pool_gives_503_and_nothing_partial(api: Api) -> None:
+    assert len(_keys(api("alice", "GET", "/api/v1/keys/bob/enc_keys", params={"number": 8}))) == 8
+    assert len(_keys(api("alice", "GET", "/api/v1/keys/bob/enc_keys", params={"number": 8}))) == 8
+    r = api("alice", "GET", "/api/v1/keys/bob/enc_keys", params={"number": 5})
+    assert r.status_code == 503 and r.json()["message"].startswith("not enough key")
+    assert api("alice", "GET", "/api/v1/keys/bob/status").json()["stored_key_count"] == 4
+    assert len(_keys(api("alice", "GET", "/api/v1/keys/bob/enc_keys", params={"number": 4}))) == 4
+
+
+def test_unknown_slave_same_node_and_no_identity(api: Api) -> None:
+    assert api("alice", "GET", "/api/v1/keys/nobody/status").status_code == 400
+    assert api("alice", "GET", "/api/v1/keys/carol/enc_keys").status_code == 400
+    # Without the override the identity comes from the TLS extension, absent here.
+    r = api(None, "GET", "/api/v1/keys/bob/status", headers={"X-SAE-ID": "alice"})
+    assert r.status_code == 401 and "certificate" in r.json()["message"]
+    assert api("alice", "GET", "/api/v1/nothing").status_code == 404
