@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from satqkd.errors import InputError
 from satqkd.keys.etsi014 import Kme, KmeLimits, SaeMap, create_app
 from satqkd.keys.etsi014.identity import caller_sae_id
 
@@ -158,3 +159,17 @@ def test_unknown_slave_same_node_and_no_identity(api: Api) -> None:
     r = api(None, "GET", "/api/v1/keys/bob/status", headers={"X-SAE-ID": "alice"})
     assert r.status_code == 401 and "certificate" in r.json()["message"]
     assert api("alice", "GET", "/api/v1/nothing").status_code == 404
+
+
+def test_sae_map_files(tmp_path) -> None:
+    toml = tmp_path / "map.toml"
+    toml.write_text('[sae]\n"sae-jinan-app" = "jinan"\n')
+    assert SaeMap.load(toml).node_of("sae-jinan-app") == "jinan"
+    js = tmp_path / "map.json"
+    js.write_text('{"sae": {"bob": "hefei"}}')
+    assert SaeMap.load(js).node_of("bob") == "hefei" and SaeMap.load(js).node_of("x") is None
+    assert SaeMap.identity(["jinan"]).node_of("jinan") == "jinan"
+    for text in ("[sae]\n", "sae = 3\n", "[sae]\nx = 1\n", "not toml ["):
+        toml.write_text(text)
+        with pytest.raises(InputError):
+            SaeMap.load(toml)

@@ -42,7 +42,7 @@ for i in range(10**6):
 """
 
 
-def _run_and_kill(db: Path, log: Path, delay_s: float) -> None:
+def _run_and_kill(db: Path, log: Path, delay_s: float) -> int:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(log)], env=env)
     start_lines = log.read_text().count("\n") if log.exists() else 0
@@ -55,22 +55,22 @@ def _run_and_kill(db: Path, log: Path, delay_s: float) -> None:
     time.sleep(delay_s)
     if child.poll() is None:
         os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=20)
+    return child.wait(timeout=20)
 
 
 def test_sigkill_during_deliveries_loses_nothing_and_never_repeats(tmp_path: Path) -> None:
     rnd = random.Random(7)
     db, log = tmp_path / "sat.db", tmp_path / "deliveries.jsonl"
-    pool = rnd.randbytes(24 * 300)
-    reserved_material = rnd.randbytes(16 * 200)
+    pool = rnd.randbytes(24 * 6000)
+    reserved_material = rnd.randbytes(16 * 4000)
     with KeyStore(db, "sat") as store:
         block_id = store.add_block(LINK, pool, 1e-10, Provenance("pass-2"))
         store.add_block(RESERVE_LINK, reserved_material, 1e-10, Provenance("pass-1"))
-        reserved = store.carve_keys(RESERVE_LINK, 16, 200, state="reserved", slave_sae="sae-b")
+        reserved = store.carve_keys(RESERVE_LINK, 16, 4000, state="reserved", slave_sae="sae-b")
     expected_reserved = {k.key_id: k.material for k in reserved}
 
-    for _ in range(4):
-        _run_and_kill(db, log, rnd.uniform(0.0, 0.25))
+    codes = [_run_and_kill(db, log, rnd.uniform(0.0, 0.3)) for _ in range(4)]
+    assert codes == [-signal.SIGKILL] * 4, "a run ended before it was killed: enlarge the pool"
 
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
     ids = [x["key_id"] for x in lines]

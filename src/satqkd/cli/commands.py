@@ -10,8 +10,10 @@ REGISTRY: list[Callable[[typer.Typer], None]] = []
 
 # Every command module exposes ``register(app)``; list them here in help order.
 
+from satqkd.cli import pass_ as _pass  # noqa: E402
 from satqkd.cli import passes as _passes  # noqa: E402
 
+REGISTRY.append(_pass.register)
 REGISTRY.append(_passes.register)
 
 from satqkd.cli import keyrate as _keyrate  # noqa: E402

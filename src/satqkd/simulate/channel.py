@@ -131,7 +131,7 @@ class ChannelModel:
 
     def timeline(self, step_s: float = 1.0) -> dict[str, NDArray[np.float64]]:
         """Loss and expected background on a ``step_s`` grid (for reports)."""
-        t = np.arange(0.0, self.t_s[-1] + 1e-9, step_s)
+        t = np.arange(0.0, self.t_s[-1] - 1e-9, step_s)
         loss_db = np.interp(t, self.t_s, np.asarray(self.budget.total_db) * np.ones_like(self.t_s))
         bg_total = 4.0 * (np.interp(t, self.t_s, self.sky_hz_per_detector)
                           + self.dark_hz_per_detector) * self.gate_fraction

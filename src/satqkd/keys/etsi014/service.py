@@ -58,8 +58,8 @@ def create_app(kme: Kme) -> FastAPI:
         return _error(exc.status_code, str(exc.detail), None)
 
     @app.get(API_PREFIX + "/{slave_SAE_ID}/status")
-    def get_status(slave_SAE_ID: str, caller: Caller) -> dict[str, Any]:
-        return kme.status(caller, slave_SAE_ID).wire()
+    def get_status(slave_SAE_ID: str, caller: Caller) -> JSONResponse:
+        return JSONResponse(kme.status(caller, slave_SAE_ID).wire())
 
     @app.get(API_PREFIX + "/{slave_SAE_ID}/enc_keys")
     def get_enc_keys(
@@ -67,28 +67,29 @@ def create_app(kme: Kme) -> FastAPI:
         caller: Caller,
         number: Annotated[int | None, Query()] = None,
         size: Annotated[int | None, Query()] = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         request = KeyRequest(number=number, size=size)
-        return kme.enc_keys(caller, slave_SAE_ID, request).wire()
+        return JSONResponse(kme.enc_keys(caller, slave_SAE_ID, request).wire())
 
     @app.post(API_PREFIX + "/{slave_SAE_ID}/enc_keys")
     def post_enc_keys(
         slave_SAE_ID: str,
         caller: Caller,
         body: Annotated[KeyRequest | None, Body()] = None,
-    ) -> dict[str, Any]:
-        return kme.enc_keys(caller, slave_SAE_ID, body or KeyRequest()).wire()
+    ) -> JSONResponse:
+        return JSONResponse(kme.enc_keys(caller, slave_SAE_ID, body or KeyRequest()).wire())
 
     @app.get(API_PREFIX + "/{master_SAE_ID}/dec_keys")
     def get_dec_keys(
         master_SAE_ID: str,
         caller: Caller,
         key_ID: Annotated[str, Query()],
-    ) -> dict[str, Any]:
-        return kme.dec_keys(caller, master_SAE_ID, [key_ID]).wire()
+    ) -> JSONResponse:
+        return JSONResponse(kme.dec_keys(caller, master_SAE_ID, [key_ID]).wire())
 
     @app.post(API_PREFIX + "/{master_SAE_ID}/dec_keys")
-    def post_dec_keys(master_SAE_ID: str, caller: Caller, body: KeyIds) -> dict[str, Any]:
-        return kme.dec_keys(caller, master_SAE_ID, [k.key_id for k in body.key_ids]).wire()
+    def post_dec_keys(master_SAE_ID: str, caller: Caller, body: KeyIds) -> JSONResponse:
+        key_ids = [k.key_id for k in body.key_ids]
+        return JSONResponse(kme.dec_keys(caller, master_SAE_ID, key_ids).wire())
 
     return app

@@ -1,0 +1,271 @@
+"""The satellite actor: sifting, code choice, syndromes, privacy amplification (SPEC §7).
+
+The satellite holds only what a satellite has: its source's random numbers (a function of
+its secret seed and the pulse number), the protocol settings, its copy of the
+authentication key, and the messages it receives. It never sees the ground's bits except
+the 10 % it is sent for the QBER sample.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from satqkd.config.models import Protocol
+from satqkd.distill.amplification import toeplitz_hash
+from satqkd.distill.ldpc import CodeFamily
+from satqkd.distill.verification import verification_tag
+from satqkd.photonics.source import SourceRandomness
+from satqkd.protocol.endpoint import Endpoint, MessageAuthenticator, Received
+from satqkd.protocol.messages import (
+    Abandon,
+    Detections,
+    EndOfPass,
+    Kind,
+    KeyAck,
+    Message,
+    PaConfirm,
+    PaInstruction,
+    SiftResult,
+    Syndrome,
+    pack_bits,
+    unpack_bits,
+)
+from satqkd.protocol.wire import WireError, decode_body
+
+SATELLITE_ID = 0
+SAMPLE_WINDOW = 20_000
+
+
+@dataclass
+class _Packet:
+    bits: NDArray[np.uint8]
+    intensity: NDArray[np.uint8]
+
+
+@dataclass
+class KeyBlock:
+    """A final key block held by one party, with its provenance."""
+
+    block_id: int
+    bits: NDArray[np.uint8]
+    packet_ids: tuple[int, ...]
+    report: dict
+    committed_s: float | None = None
+
+
+@dataclass
+class SatelliteState:
+    """What the satellite has accumulated (for reports; never sent anywhere)."""
+
+    batches: int = 0
+    sifted_bits: int = 0
+    sample_size: int = 0
+    sample_errors: int = 0
+    packets: int = 0
+    blocks_abandoned: list[int] = field(default_factory=list)
+
+
+class Satellite:
+    """The satellite's post-processing, driven by messages and the clock.
+
+    Parameters
+    ----------
+    randomness:
+        The source's random numbers (its cache), looked up by pulse index.
+    protocol:
+        Packet size, sampling fraction, block size, security parameters.
+    authenticator:
+        Tags the satellite's messages and verifies the ground's.
+    frame_bytes, retransmit_s:
+        Classical-link framing and repetition interval.
+    """
+
+    def __init__(
+        self, randomness: SourceRandomness, protocol: Protocol,
+        authenticator: MessageAuthenticator, *, frame_bytes: int = 1024,
+        retransmit_s: float = 0.05, code_family: CodeFamily | None = None,
+    ) -> None:
+        self.randomness = randomness
+        self.protocol = protocol
+        self.endpoint = Endpoint(SATELLITE_ID, authenticator, frame_bytes=frame_bytes,
+                                 retransmit_s=retransmit_s)
+        self.family = code_family or CodeFamily.default()
+        self.state = SatelliteState()
+        self._batches: dict[int, Detections] = {}
+        self._next_batch = 0
+        self._stream_bits: list[NDArray[np.uint8]] = []
+        self._stream_int: list[NDArray[np.uint8]] = []
+        self._stream_len = 0
+        self._stream_used = 0
+        self._samples: list[tuple[int, int]] = []
+        self._packets: dict[int, _Packet] = {}
+        self._pending: dict[int, KeyBlock] = {}
+        self.keys: dict[int, KeyBlock] = {}
+        self._abandoned: set[int] = set()
+        self.ended = False
+        self._last_batch: int | None = None
+        self.processing_s = 0.0
+
+    # -- message handling --------------------------------------------------------------------
+    def receive(self, frame: bytes, now_s: float) -> None:
+        """Take a frame from the uplink."""
+        for rec in self.endpoint.incoming(frame):
+            t0 = time.perf_counter()
+            self._handle(rec, now_s)
+            self.processing_s += time.perf_counter() - t0
+
+    def _handle(self, rec: Received, now_s: float) -> None:
+        if not rec.authentic:
+            # SPEC §7 step 5: a PA instruction whose signature fails abandons the block.
+            if rec.kind == Kind.PA_INSTRUCTION:
+                block_id = _block_id(rec.body)
+                if block_id is not None:
+                    self._abandon(block_id, "authentication failed")
+            return
+        msg = rec.message
+        if isinstance(msg, Detections):
+            self._batches[msg.batch_id] = msg
+            while self._next_batch in self._batches:
+                self._sift(self._batches.pop(self._next_batch))
+                self._next_batch += 1
+        elif isinstance(msg, EndOfPass):
+            self._last_batch = msg.last_batch_id
+        self._maybe_end()
+        elif isinstance(msg, PaInstruction):
+            self._amplify(msg)
+        elif isinstance(msg, KeyAck):
+            block = self._pending.pop(msg.block_id, None)
+            if block is not None and msg.ok:
+                block.committed_s = now_s
+                self.keys[msg.block_id] = block
+            elif block is not None:
+                self._abandoned.add(msg.block_id)
+                self.state.blocks_abandoned.append(msg.block_id)
+        elif isinstance(msg, Abandon):
+            self._pending.pop(msg.block_id, None)
+            if msg.block_id not in self._abandoned:
+                self._abandoned.add(msg.block_id)
+                self.state.blocks_abandoned.append(msg.block_id)
+
+    def _maybe_end(self) -> None:
+        """After the last batch is sifted, tell the ground how many packets there are.
+
+        The satellite's :class:`EndOfPass` carries the last packet id (−1 if none).
+        """
+        if (not self.ended and self._last_batch is not None
+                and self._next_batch > self._last_batch):
+            self.ended = True
+            self._send(EndOfPass(self.state.packets - 1))
+
+    def _send(self, message: Message) -> None:
+        self.endpoint.send(message)
+
+    # -- step 3: sifting, sample QBER, syndromes ----------------------------------------------
+    def _sift(self, batch: Detections) -> None:
+        n = batch.count
+        index = np.uint64(batch.first_index) + np.cumsum(
+            batch.index_delta.astype(np.uint64), dtype=np.uint64)
+        ground_basis = unpack_bits(batch.basis_packed, n)
+        sampled = unpack_bits(batch.sampled_packed, n).astype(bool)
+        intensity, basis, bit = self.randomness.lookup(index)
+        sifted = basis == ground_basis
+        # Sample: the ground disclosed its bits of the sampled detections.
+        ground_sample_bits = unpack_bits(batch.sampled_bits_packed, int(sampled.sum()))
+        sample_sifted = sifted[sampled]
+        errs = ground_sample_bits[sample_sifted] != bit[sampled][sample_sifted]
+        cls_s = intensity[sampled][sample_sifted]
+        bas_s = basis[sampled][sample_sifted]
+        counts = np.zeros((3, 2), dtype=np.uint32)
+        errors = np.zeros((3, 2), dtype=np.uint32)
+        np.add.at(counts, (cls_s, bas_s), 1)
+        np.add.at(errors, (cls_s, bas_s), errs.astype(np.uint32))
+        self._samples.append((int(sample_sifted.sum()), int(errs.sum())))
+        self.state.sample_size += int(sample_sifted.sum())
+        self.state.sample_errors += int(errs.sum())
+        key = sifted & ~sampled
+        self._send(SiftResult(batch.batch_id, n, pack_bits(sifted), intensity[sifted],
+                              counts.ravel(), errors.ravel()))
+        self._stream_bits.append(bit[key])
+        self._stream_int.append(intensity[key])
+        self._stream_len += int(key.sum())
+        self.state.batches += 1
+        self.state.sifted_bits += int(key.sum())
+        self._flush_packets()
+
+    def qber_estimate(self) -> float:
+        """QBER of the most recent ~20,000 sampled sifted detections (all intensities)."""
+        n = e = 0
+        for size, errs in reversed(self._samples):
+            n += size
+            e += errs
+            if n >= SAMPLE_WINDOW:
+                break
+        return (e + 1.0) / (n + 2.0)
+
+    def _stream_take(self, n: int) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+        bits = np.concatenate(self._stream_bits)
+        inten = np.concatenate(self._stream_int)
+        self._stream_bits, self._stream_int = [bits[n:]], [inten[n:]]
+        return bits[:n], inten[:n]
+
+    def _flush_packets(self) -> None:
+        size = self.protocol.packet_bits
+        while self._stream_len - self._stream_used >= size:
+            self._emit_packet(size)
+
+    def _emit_packet(self, size: int) -> None:
+        bits, inten = self._stream_take(size)
+        packet_id = self.state.packets
+        first = self._stream_used
+        self._stream_used += size
+        self.state.packets += 1
+        q = self.qber_estimate()
+        code = self.family.select(q, frame_bits=size)
+        syndrome = code.syndrome(bits)
+        seed = np.random.default_rng().bytes(16)
+        tag = verification_tag(bits, seed, self.protocol.verification_tag_bits)
+        self._packets[packet_id] = _Packet(bits, inten)
+        self._send(Syndrome(packet_id, first, size, float(q), code.describe(),
+                            pack_bits(syndrome), seed, tag))
+
+    # -- step 5: privacy amplification ---------------------------------------------------------
+    def _amplify(self, msg: PaInstruction) -> None:
+        if msg.block_id in self._abandoned or msg.block_id in self.keys:
+            return
+        try:
+            parts = [self._packets[int(p)] for p in msg.packet_ids]
+        except KeyError:
+            self._abandon(msg.block_id, "unknown packet")
+            return
+        classes = set(msg.key_intensities.tolist())
+        bits = np.concatenate([p.bits[np.isin(p.intensity, list(classes))] for p in parts])
+        if bits.size != msg.in_bits or msg.out_bits <= 0 or msg.out_bits > bits.size:
+            self._abandon(msg.block_id, "block size mismatch")
+            return
+        seed = unpack_bits(msg.seed_packed, bits.size + msg.out_bits - 1)
+        final = toeplitz_hash(bits, seed, msg.out_bits)
+        crc = zlib.crc32(np.packbits(final).tobytes())
+        self._pending[msg.block_id] = KeyBlock(msg.block_id, final,
+                                               tuple(int(p) for p in msg.packet_ids), msg.report)
+        self._send(PaConfirm(msg.block_id, crc))
+
+    def _abandon(self, block_id: int, reason: str) -> None:
+        self._pending.pop(block_id, None)
+        if block_id not in self._abandoned:
+            self._abandoned.add(block_id)
+            self.state.blocks_abandoned.append(block_id)
+            self._send(Abandon(block_id, reason))
+
+
+def _block_id(body: bytes) -> int | None:
+    """Best-effort block id of an unauthenticated body (to abandon that block)."""
+    try:
+        value = decode_body(body).get("block_id")
+    except WireError:
+        return None
+    return int(value) if isinstance(value, int) else None
