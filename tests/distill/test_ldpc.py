@@ -82,8 +82,8 @@ def test_punctured_positions_are_untainted() -> None:
 def test_decode_recovers_alice_frames(qber: float) -> None:
     frame_bits = 20_000
     alice, bob = _bsc_frames(6, frame_bits, qber, seed=int(qber * 1000))
-    # Short frames need more margin than 100-kbit ones: code for a 30 % higher QBER.
-    code = FAMILY.select(1.3 * qber, frame_bits, sample_bits=None)
+    # Short frames need more margin than 100-kbit ones: code for a 20 % higher QBER.
+    code = FAMILY.select(1.2 * qber, frame_bits, sample_bits=None)
     syndromes = code.syndromes(alice)
     results = code.decode_many(syndromes, bob, qber)
     for sent, result in zip(alice, results, strict=True):
@@ -104,7 +104,7 @@ def test_decode_100_kbit_frames_with_estimated_qber() -> None:
     assert all(r.converged for r in results)
     for sent, result in zip(alice, results, strict=True):
         np.testing.assert_array_equal(result.bits, sent)
-    assert code.efficiency(qber) < 1.35
+    assert code.efficiency(qber) < 1.7
 
 
 def test_frame_far_above_threshold_is_reported_not_converged() -> None:

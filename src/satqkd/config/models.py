@@ -125,7 +125,9 @@ class ClassicalLink(_Model):
     )
     uplink_wavelength_nm: float = Field(default=1538.0, gt=0.0)
     uplink_power_mw: float = Field(default=500.0, gt=0.0)
-    uplink_divergence_urad: float = Field(default=200.0, gt=0.0)
+    uplink_divergence_urad: float = Field(
+        default=50.0, gt=0.0, description="assumed: a data beam, narrower than a beacon"
+    )
     data_rate_bps: float = Field(default=156e6, gt=0.0)
     frame_bytes: int = Field(default=1024, ge=64, le=65536)
     sync_rate_hz: float = Field(default=9.5e3, gt=0.0)

@@ -78,7 +78,7 @@ class PassRun:
             if sat_key is not None and gnd_key is not None:
                 both = max(sat_key.committed_s or 0.0, gnd_key.committed_s or 0.0)
                 latency = round(both - b.t_last_detection_s, 4)
-                eps_total += float(b.report.get("eps", {}).get("total", 0.0))
+                eps_total += float(b.report.get("epsilon", {}).get("total", 0.0))
             blocks.append({"block_id": b.block_id, "t_s": round(b.t_last_detection_s, 3),
                            "bits": b.final_bits if latency is not None else 0,
                            "latency_s": latency, "state": b.state,
@@ -156,11 +156,15 @@ def run_pass(
         geo.range_km, geo.elevation_deg, divergence_urad=rx_div,
         tx_aperture_m=payload.tx_aperture_m, rx_aperture_m=station.aperture_m,
         frame_bits=frame_bits, zenith_transmittance=station.zenith_transmittance,
+        haze_extinction_db=station.haze_extinction_db,
     )
     up_p = uplink_frame_loss_probability(
-        geo.range_km, geo.elevation_deg, tx_aperture_m=station.aperture_m,
+        geo.range_km, geo.elevation_deg, power_mw=payload.classical.uplink_power_mw,
+        wavelength_nm=payload.classical.uplink_wavelength_nm,
+        divergence_urad=payload.classical.uplink_divergence_urad,
         rx_aperture_m=payload.tx_aperture_m, frame_bits=frame_bits,
         zenith_transmittance=station.zenith_transmittance,
+        haze_extinction_db=station.haze_extinction_db,
     )
 
     def latency(t: float) -> float:

@@ -135,7 +135,6 @@ class Satellite:
                 self._next_batch += 1
         elif isinstance(msg, EndOfPass):
             self._last_batch = msg.last_batch_id
-        self._maybe_end()
         elif isinstance(msg, PaInstruction):
             self._amplify(msg)
         elif isinstance(msg, KeyAck):
@@ -151,6 +150,7 @@ class Satellite:
             if msg.block_id not in self._abandoned:
                 self._abandoned.add(msg.block_id)
                 self.state.blocks_abandoned.append(msg.block_id)
+        self._maybe_end()
 
     def _maybe_end(self) -> None:
         """After the last batch is sifted, tell the ground how many packets there are.
