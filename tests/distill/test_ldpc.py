@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -146,9 +147,9 @@ def test_malformed_description_is_an_input_error() -> None:
 def test_select_is_monotonic_in_qber() -> None:
     qbers = np.linspace(0.004, 0.06, 25)
     leaks = [FAMILY.select(float(q), 100_000, sample_bits=10_000).leak_bits for q in qbers]
-    assert all(b > a for a, b in zip(leaks, leaks[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(leaks))
     rates = [1 - leak / 100_000 for leak in leaks]
-    assert all(b < a for a, b in zip(rates, rates[1:], strict=False))
+    assert all(b < a for a, b in itertools.pairwise(rates))
 
 
 def test_select_margin_grows_when_sample_shrinks() -> None:

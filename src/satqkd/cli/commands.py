@@ -27,3 +27,7 @@ REGISTRY.append(_keys.register)
 from satqkd.cli import simulate as _simulate  # noqa: E402
 
 REGISTRY.append(_simulate.register)
+
+from satqkd.cli import relay as _relay  # noqa: E402
+
+REGISTRY.append(_relay.register)

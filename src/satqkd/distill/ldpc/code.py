@@ -254,7 +254,9 @@ class RateAdaptedCode:
         noisy_bits = np.asarray(noisy_bits, dtype=np.uint8)
         frames = noisy_bits.shape[0]
         if noisy_bits.shape != (frames, self.frame_bits):
-            raise ValueError(f"noisy_bits shape {noisy_bits.shape}, expected (k, {self.frame_bits})")
+            raise ValueError(
+                f"noisy_bits shape {noisy_bits.shape}, expected (k, {self.frame_bits})"
+            )
         if syndromes.shape != (frames, self.mother.m):
             raise ValueError(f"syndromes shape {syndromes.shape}, expected (k, {self.mother.m})")
         if not 0.0 < qber < 0.5:
@@ -295,7 +297,9 @@ class RateAdaptedCode:
 def _from_description(d: dict[str, object]) -> RateAdaptedCode:
     source = "ldpc code description"
     if d.get("scheme") != SCHEME:
-        raise InputError("unknown code scheme", source=source, field="scheme", value=d.get("scheme"))
+        raise InputError(
+            "unknown code scheme", source=source, field="scheme", value=d.get("scheme")
+        )
     try:
         n = int(d["mother_n"])  # type: ignore[call-overload]
         m = int(d["mother_m"])  # type: ignore[call-overload]
@@ -311,7 +315,9 @@ def _from_description(d: dict[str, object]) -> RateAdaptedCode:
     if not (0 < m < n and 0 < frame_bits <= n and punctured + shortened == n - frame_bits):
         raise InputError("inconsistent code sizes", source=source, value=(n, m, frame_bits))
     if punctured < 0 or shortened < 0:
-        raise InputError("negative puncturing/shortening", source=source, value=(punctured, shortened))
+        raise InputError(
+            "negative puncturing/shortening", source=source, value=(punctured, shortened)
+        )
     mother = LdpcCode.build(n, m, fractions, seed)
     code = RateAdaptedCode(mother, frame_bits, punctured, qber_design, index)
     if "code_id" in d and d["code_id"] != code.code_id:

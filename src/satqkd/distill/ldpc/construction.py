@@ -127,9 +127,13 @@ def _place_edges(
                                 dup = True
                         if dup:
                             continue
-                    if d == 2 and k == 1 and level == 0:
-                        if _find(parent, c) == _find(parent, var_checks[var_ptr[v]]):
-                            continue
+                    if (
+                        d == 2
+                        and k == 1
+                        and level == 0
+                        and _find(parent, c) == _find(parent, var_checks[var_ptr[v]])
+                    ):
+                        continue
                     chosen = idx
                     break
                 if chosen >= 0:
@@ -174,7 +178,9 @@ def build_graph(
     counts = degree_counts(n, node_fractions)
     var_deg = np.concatenate([np.full(c, d, np.int64) for d, c in sorted(counts.items())])
     if counts.get(2, 0) >= m:
-        raise ValueError(f"{counts.get(2, 0)} degree-2 variables cannot form a forest on {m} checks")
+        raise ValueError(
+            f"{counts.get(2, 0)} degree-2 variables cannot form a forest on {m} checks"
+        )
     var_deg = var_deg[rng.permutation(n)]  # degrees scattered over positions
     edges = int(var_deg.sum())
     check_deg = np.full(m, edges // m, np.int64)
@@ -218,7 +224,9 @@ def count_four_cycles_hint(graph: ParityCheckGraph) -> int:
 
 
 @njit(cache=True)
-def untainted_select(order: np.ndarray, var_ptr: np.ndarray, var_checks: np.ndarray, m: int) -> np.ndarray:
+def untainted_select(
+    order: np.ndarray, var_ptr: np.ndarray, var_checks: np.ndarray, m: int
+) -> np.ndarray:
     """Variables from ``order`` kept greedily so that no two kept ones share a check.
 
     Each kept variable then owns all of its checks: it is recoverable in one step and the
