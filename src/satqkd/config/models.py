@@ -306,7 +306,7 @@ class Mission(_Model):
         return self
 
     def station(self, name: str) -> Station:
-        """The station called ``name`` (case-insensitive); InputError naming the choices if absent."""
+        """The station called ``name`` (case-insensitive); InputError naming the choices."""
         from satqkd.errors import InputError
 
         key = name.lower()

@@ -11,6 +11,7 @@ Moon's distance from the line of sight and its phase.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -225,7 +226,7 @@ def _passes_in_windows(
     for j0, j1 in _runs(above):
         cuts = np.flatnonzero(first[j0 + 1:j1]) + j0 + 1
         bounds = [j0, *cuts.tolist(), j1]
-        runs.extend(zip(bounds[:-1], bounds[1:], strict=True))
+        runs.extend(itertools.pairwise(bounds))
     if not runs:
         return []
     j0 = np.array([a for a, _ in runs])

@@ -51,7 +51,9 @@ def pass_with_max_elevation(
             f"must be between the mask elevation ({min_elevation_deg:g}°) and 89.9°",
             source="--max-elevation", value=max_elevation_deg,
         )
-    passes = find_passes(orbit, [station], after_unix_s, after_unix_s + _SEARCH_S, min_elevation_deg)
+    passes = find_passes(
+        orbit, [station], after_unix_s, after_unix_s + _SEARCH_S, min_elevation_deg
+    )
     candidates = [p for p in passes if p.is_night or not night_only]
     if not candidates:
         raise InputError("no night pass within two days of the start time", source="--start")

@@ -50,7 +50,9 @@ def validate_tle(line1: str, line2: str, source: str | None = None) -> None:
     try:
         sat = Satrec.twoline2rv(line1.rstrip(), line2.rstrip(), WGS72)
     except (ValueError, IndexError) as exc:
-        raise InputError(f"SGP4 cannot parse the TLE: {exc}", source=source, field="orbit") from None
+        raise InputError(
+            f"SGP4 cannot parse the TLE: {exc}", source=source, field="orbit"
+        ) from None
     if sat.error != 0:
         raise InputError(f"SGP4 rejects the TLE (error {sat.error})", source=source, field="orbit")
 

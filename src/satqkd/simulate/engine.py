@@ -17,6 +17,7 @@ holds after the pass, plus, separately, the simulator's ground truth.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ def simulate_window(
     source = make_source(mission, seed)
     receiver = make_receiver(station)
     channel = ChannelModel.build(mission, station, geometry, seed=seed)
-    n_pulses = int(round(geometry.duration_s * rep_rate_hz))
+    n_pulses = round(geometry.duration_s * rep_rate_hz)
     n_segments = max(1, int(np.ceil(geometry.duration_s / segment_s)))
     bounds = np.linspace(0, n_pulses, n_segments + 1).astype(np.int64)
     mu_max = float(source.mean_photon_numbers.max()) * (
@@ -122,7 +123,7 @@ def simulate_window(
     cand_index: list[NDArray[np.uint64]] = []
     cand_photons: list[NDArray[np.int64]] = []
     n_clicks = 0
-    for k0, k1 in zip(bounds[:-1], bounds[1:], strict=True):
+    for k0, k1 in itertools.pairwise(bounds):
         t0_s, t1_s = k0 / rep_rate_hz, k1 / rep_rate_hz
         eta_max = channel.max_transmittance(t0_s, t1_s)
         p_max = -np.expm1(-mu_max * eta_max)

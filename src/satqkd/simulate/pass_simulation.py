@@ -80,7 +80,7 @@ def select_pass(
         found = [
             p for p in find_passes(orbit, [station], t0, t0 + _SEARCH_DAYS * 86400.0, min_el,
                                    proc.sun_max_elevation_deg)
-            if (p.is_night or not proc.require_satellite_shadow and p.station_dark)
+            if (p.is_night or (not proc.require_satellite_shadow and p.station_dark))
             and p.duration_s >= proc.min_link_duration_s
         ]
         if not found:
