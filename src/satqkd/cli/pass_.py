@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from satqkd.cli.common import mission_option, print_json, station_option, time_option
-from satqkd.cli.progress import pass_progress
+from satqkd.cli.progress import pass_progress, session_progress
 from satqkd.errors import InputError
 
 
@@ -40,10 +39,14 @@ def register(app: typer.Typer) -> None:
         st = station_option(m, station) if station else next(iter(m.stations.values()))
         if duration is not None and duration <= 0:
             raise InputError("must be positive", source="--duration", value=duration)
+        from satqkd.simulate.pass_simulation import simulate_pass
+
         with pass_progress(f"simulate {m.satellite.name} → {st.name}") as sim_progress:
-            run = run_pass(m, st, start=time_option(start), max_elevation_deg=max_elevation,
-                           duration_s=duration, seed=seed, sim_progress=sim_progress,
-                           progress=_session_progress())
+            sim = simulate_pass(m, st, start=time_option(start),
+                                max_elevation_deg=max_elevation, duration_s=duration,
+                                seed=seed, progress=sim_progress)
+        with session_progress(sim.geometry.duration_s) as progress:
+            run = run_pass(m, st, seed=seed, simulation=sim, progress=progress)
         report = run.summary()
         if store is not None:
             from satqkd.protocol.storage import store_pass_keys
@@ -58,21 +61,6 @@ def register(app: typer.Typer) -> None:
             print_json(report)
             return
         _print_report(report)
-
-
-def _session_progress():  # type: ignore[no-untyped-def]
-    if not sys.stderr.isatty():
-        return None
-    console = Console(stderr=True)
-    state = {"last": -10.0}
-
-    def show(t_s: float, packets: int, key_bits: int) -> None:
-        if t_s - state["last"] >= 10.0:
-            state["last"] = t_s
-            console.print(f"  t = {t_s:6.1f} s   packets {packets:3d}   final key {key_bits:,} bits",
-                          highlight=False)
-
-    return show
 
 
 def _print_report(report: dict) -> None:
