@@ -143,7 +143,7 @@ def run_pass(
     sat_auth, ground_auth, used = make_authenticators(proto, seed)
     randomness = SourceRandomness(sim.result.satellite.seed, sim.result.satellite.probabilities)
     satellite = Satellite(randomness, proto, sat_auth,
-                          frame_bytes=payload.classical.frame_bytes)
+                          frame_bytes=payload.classical.frame_bytes, seed=seed + 2)
     source = EstimationSource(*sim.result.satellite.intensities,
                               *sim.result.satellite.probabilities)
     ground = GroundStation(sim.result.ground, source, proto, ground_auth, seed=seed + 1,

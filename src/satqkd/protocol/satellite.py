@@ -83,18 +83,23 @@ class Satellite:
         Tags the satellite's messages and verifies the ground's.
     frame_bytes, retransmit_s:
         Classical-link framing and repetition interval.
+    seed:
+        Seed of the satellite's physical random-number generator for the post-processing
+        (verification seeds, punctured bits); independent of the source's.
     """
 
     def __init__(
         self, randomness: SourceRandomness, protocol: Protocol,
         authenticator: MessageAuthenticator, *, frame_bytes: int = 1024,
-        retransmit_s: float = 0.05, code_family: CodeFamily | None = None,
+        retransmit_s: float = 0.05, code_family: CodeFamily | None = None, seed: int = 0,
     ) -> None:
         self.randomness = randomness
         self.protocol = protocol
         self.endpoint = Endpoint(SATELLITE_ID, authenticator, frame_bytes=frame_bytes,
                                  retransmit_s=retransmit_s)
         self.family = code_family or CodeFamily.default()
+        # The satellite's own randomness (verification seeds, punctured bits): its RNG.
+        self.rng = np.random.default_rng([seed, 0x5A7E])
         self.state = SatelliteState()
         self._batches: dict[int, Detections] = {}
         self._next_batch = 0
@@ -226,8 +231,8 @@ class Satellite:
         self.state.packets += 1
         q = self.qber_estimate()
         code = self.family.select(q, frame_bits=size)
-        syndrome = code.syndrome(bits)
-        seed = np.random.default_rng().bytes(16)
+        syndrome = code.syndrome(bits, self.rng)
+        seed = self.rng.bytes(16)
         tag = verification_tag(bits, seed, self.protocol.verification_tag_bits)
         self._packets[packet_id] = _Packet(bits, inten)
         self._send(Syndrome(packet_id, first, size, float(q), code.describe(),
