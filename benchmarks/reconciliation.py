@@ -1,16 +1,22 @@
 """LDPC reconciliation benchmark: efficiency, frame error rate and decoder throughput.
 
-For each true QBER, Alice's random 100-kbit frames go through a BSC; per "pass" of
-``--pass-frames`` frames the satellite estimates the QBER from a 10 000-bit sample
-(binomial), picks a code with :meth:`CodeFamily.select`, and Bob decodes the pass in one
-``decode_many`` call. Reported: f against the TRUE QBER (mean over passes), frame error rate
-(not converged or wrong), mean iterations and single-thread throughput (frame bits decoded
-per second of decoder wall time). The reference is PyPI ``ldpc`` v2 ``BpDecoder``
-(product_sum, serial schedule, same max iterations) decoding the error pattern from
-s_A ⊕ H·y on the same codes; it is much slower, so it runs on ``--reference-frames`` only.
+Default mode ("protocol"): for each true QBER, Alice's random 100-kbit frames go through a
+BSC; per "pass" of ``--pass-frames`` frames the satellite estimates the QBER from a
+``--sample-bits`` sample (binomial, as the protocol's ~20 000-bit window), picks a code with
+:meth:`CodeFamily.select` and Bob decodes the pass in one ``decode_many`` call. Reported: f
+against the TRUE QBER (mean over frames), frame error rate (not converged or wrong), mean
+iterations, single-thread throughput (frame bits decoded per second of decoder wall time) and
+the number of distinct mother codes used.
 
-Default run (100 frames per QBER, 1 reference frame at 2 %) takes about 2 minutes on this
-2-core machine; use ``--frames 16`` for a 20-second check.
+``--known f1,f2,...`` mode (calibration of ``f_design``): the QBER is known exactly and the
+leak is set to f · F · H(QBER) for each listed f; reported is the FER per f.
+
+The reference is PyPI ``ldpc`` v2 ``BpDecoder`` (product_sum, serial schedule, same max
+iterations) decoding the error pattern from s_A ⊕ H·y on the same codes; it is much slower,
+so it runs on ``--reference-frames`` only.
+
+Default run (32 frames per QBER at 0.5–5 %, 1 reference frame at 2 %) takes about 3 minutes
+on this 2-core machine; ``--frames 128`` gives the ≥100-frame figures.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import numpy as np
 from satqkd.distill.ldpc import CodeFamily, RateAdaptedCode, binary_entropy
 
 FRAME_BITS = 100_000
-SAMPLE_BITS = 10_000
+SAMPLE_BITS = 20_000
 
 
 def _frames(rng: np.random.Generator, count: int, qber: float) -> tuple[np.ndarray, np.ndarray]:
@@ -33,35 +39,65 @@ def _frames(rng: np.random.Generator, count: int, qber: float) -> tuple[np.ndarr
     return alice, alice ^ (rng.random((count, FRAME_BITS)) < qber).astype(np.uint8)
 
 
-def run_ours(qber: float, frames: int, pass_frames: int, max_iter: int, seed: int) -> dict:
-    """Efficiency / FER / throughput of satqkd's decoder at one true QBER."""
+def _decode(
+    code: RateAdaptedCode, rng: np.random.Generator, count: int, qber: float,
+    qber_decoder: float, max_iter: int,
+) -> tuple[int, list[int], float]:
+    """Failures, iterations and decoder seconds for ``count`` frames through a BSC(qber)."""
+    alice, bob = _frames(rng, count, qber)
+    syndromes = code.syndromes(alice, rng)
+    t0 = time.perf_counter()
+    results = code.decode_many(syndromes, bob, qber_decoder, max_iter)
+    elapsed = time.perf_counter() - t0
+    failures = sum(
+        not (r.converged and np.array_equal(r.bits, sent))
+        for sent, r in zip(alice, results, strict=True)
+    )
+    return failures, [r.iterations for r in results], elapsed
+
+
+def run_ours(
+    qber: float, frames: int, pass_frames: int, sample_bits: int, max_iter: int, seed: int
+) -> dict:
+    """Efficiency / FER / throughput with the protocol's sampled-QBER code choice."""
     rng = np.random.default_rng(seed)
     family = CodeFamily.default()
     failures = 0
     leaks: list[int] = []
     iterations: list[int] = []
-    decode_s = 0.0
+    mothers: set[int] = set()
+    decode_s = select_s = 0.0
     done = 0
     while done < frames:
         count = min(pass_frames, frames - done)
-        estimate = rng.binomial(SAMPLE_BITS, qber) / SAMPLE_BITS
-        code = family.select(estimate, FRAME_BITS, sample_bits=SAMPLE_BITS)
-        alice, bob = _frames(rng, count, qber)
-        syndromes = code.syndromes(alice, rng)
+        estimate = (rng.binomial(sample_bits, qber) + 1.0) / (sample_bits + 2.0)
         t0 = time.perf_counter()
-        results = code.decode_many(syndromes, bob, max(estimate, 1e-4), max_iter)
-        decode_s += time.perf_counter() - t0
-        for sent, result in zip(alice, results, strict=True):
-            failures += not (result.converged and np.array_equal(result.bits, sent))
-            iterations.append(result.iterations)
+        code = family.select(estimate, FRAME_BITS, sample_bits=sample_bits)
+        select_s += time.perf_counter() - t0
+        fails, iters, seconds = _decode(code, rng, count, qber, estimate, max_iter)
+        failures += fails
+        iterations += iters
+        decode_s += seconds
         leaks += [code.leak_bits] * count
+        mothers.add(code.family_index)
         done += count
     return {
         "f": float(np.mean(leaks)) / (FRAME_BITS * binary_entropy(qber)),
         "fer": failures / frames,
         "iterations": float(np.mean(iterations)),
         "mbit_s": frames * FRAME_BITS / decode_s / 1e6,
+        "mothers": len(mothers),
+        "select_s": select_s,
     }
+
+
+def run_known(qber: float, f: float, frames: int, max_iter: int, seed: int) -> dict:
+    """FER when the leak is exactly f · F · H(qber) and the decoder knows the QBER."""
+    family = CodeFamily(f_design=((0.0, f), (0.5, f)))
+    code = family.select(qber, FRAME_BITS, sample_bits=None)
+    failures, iters, _ = _decode(code, np.random.default_rng(seed), frames, qber, qber, max_iter)
+    return {"f": code.efficiency(qber), "fer": failures / frames,
+            "iterations": float(np.mean(iters)), "punctured": code.punctured}
 
 
 def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int) -> dict:
@@ -102,33 +138,47 @@ def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=100, help="frames per QBER")
+    parser.add_argument("--frames", type=int, default=32, help="frames per QBER")
     parser.add_argument("--pass-frames", type=int, default=8, help="frames per QBER estimate")
+    parser.add_argument("--sample-bits", type=int, default=SAMPLE_BITS, help="QBER sample")
     parser.add_argument("--reference-frames", type=int, default=1, help="ldpc BpDecoder frames")
     parser.add_argument("--reference-qbers", default="0.02", help="comma list for the reference")
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--qbers", default="0.005,0.01,0.02,0.03,0.04,0.05")
+    parser.add_argument("--known", default="", help="comma list of f: known-QBER FER sweep")
     args = parser.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"frames of {FRAME_BITS} bits, QBER sample {SAMPLE_BITS} bits, "
+          f"frames of {FRAME_BITS} bits, QBER sample {args.sample_bits} bits, "
           f"max {args.max_iter} iterations")
     # Compile (numba) before timing.
     warm = CodeFamily.default().select(0.03, 2000, sample_bits=None)
     warm_alice, warm_bob = _frames(np.random.default_rng(0), 1, 0.01)
     warm.decode(warm.syndrome(warm_alice[0][:2000]), warm_bob[0][:2000], 0.01)
+    qbers = [float(q) for q in args.qbers.split(",")]
 
-    print(f"{'QBER':>6} {'f(true)':>8} {'FER':>7} {'iter':>6} {'Mbit/s':>7}   (satqkd, "
-          f"{args.frames} frames)")
-    for i, qber in enumerate(float(q) for q in args.qbers.split(",")):
-        r = run_ours(qber, args.frames, args.pass_frames, args.max_iter, seed=1000 + i)
+    if args.known:
+        print(f"{'QBER':>6} {'f':>6} {'FER':>7} {'iter':>6} {'punct':>6}   (known QBER, "
+              f"{args.frames} frames)")
+        for i, qber in enumerate(qbers):
+            for f in (float(x) for x in args.known.split(",")):
+                r = run_known(qber, f, args.frames, args.max_iter, seed=2000 + i)
+                print(f"{qber:6.3f} {r['f']:6.3f} {r['fer']:7.3f} {r['iterations']:6.1f} "
+                      f"{r['punctured']:6d}", flush=True)
+        return
+
+    print(f"{'QBER':>6} {'f(true)':>8} {'FER':>7} {'iter':>6} {'Mbit/s':>7} {'codes':>6} "
+          f"{'build s':>8}   (satqkd, {args.frames} frames)")
+    for i, qber in enumerate(qbers):
+        r = run_ours(qber, args.frames, args.pass_frames, args.sample_bits, args.max_iter,
+                     seed=1000 + i)
         print(f"{qber:6.3f} {r['f']:8.3f} {r['fer']:7.3f} {r['iterations']:6.1f} "
-              f"{r['mbit_s']:7.2f}", flush=True)
+              f"{r['mbit_s']:7.2f} {r['mothers']:6d} {r['select_s']:8.1f}", flush=True)
     if args.reference_frames > 0:
         print(f"{'QBER':>6} {'f(true)':>8} {'FER':>7} {'iter':>6} {'Mbit/s':>7}   (ldpc "
               f"BpDecoder product_sum, {args.reference_frames} frames, same codes)")
         for qber in (float(q) for q in args.reference_qbers.split(",")):
-            code = CodeFamily.default().select(qber, FRAME_BITS, sample_bits=SAMPLE_BITS)
+            code = CodeFamily.default().select(qber, FRAME_BITS, sample_bits=args.sample_bits)
             r = run_reference(code, qber, args.reference_frames, args.max_iter)
             print(f"{qber:6.3f} {code.efficiency(qber):8.3f} {r['fer']:7.3f} "
                   f"{r['iterations']:6.1f} {r['mbit_s']:7.3f}", flush=True)

@@ -40,16 +40,39 @@ def _locate(value: Any, loc: tuple[Any, ...]) -> Any:
     return value
 
 
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Pydantic's error location reduced to the keys of the user's data.
+
+    Pydantic inserts the tag of a union member after the field (``detectors.efficiency`` fails
+    as ``detectors.efficiency.constrained-float``); such a tag appears where the data holds a
+    scalar or a list, never a table, so it is dropped there. A missing field (a key absent
+    from a table) is kept.
+    """
+    kept: list[Any] = []
+    value = data
+    for part in loc:
+        if isinstance(value, dict) or (isinstance(value, list) and isinstance(part, int)):
+            kept.append(part)
+            value = _locate(value, (part,))
+    return tuple(kept)
+
+
 def mission_from_dict(data: dict[str, Any], source: str = "<dict>") -> Mission:
     """Validate a mission given as plain data; errors name ``source`` and the field."""
     try:
         return Mission.model_validate(data)
     except InputError as exc:
-        raise InputError(exc.message, source=source, field=exc.field, value=exc.value) from None
+        # Raised by the TLE check of ``satellite.orbit``; pydantic passes it through without
+        # its location, so the path from the top of the file is restored here.
+        field = exc.field
+        if field and field.split(".")[0] == "orbit":
+            field = f"satellite.{field}"
+        raise InputError(exc.message, source=source, field=field, value=exc.value) from None
     except ValidationError as exc:
         err = exc.errors()[0]
-        # Drop pydantic's discriminator tags ("tle", "sso") from the location.
+        # Drop pydantic's discriminator tags ("tle", "sso") and union-member tags.
         loc = tuple(p for p in err["loc"] if p not in ("tle", "sso", "circular"))
+        loc = _data_path(data, loc)
         field = ".".join(str(p) for p in loc) or "(root)"
         ctx_error = (err.get("ctx") or {}).get("error")
         message = str(ctx_error) if ctx_error else err["msg"]

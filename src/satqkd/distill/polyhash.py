@@ -1,11 +1,30 @@
-"""Polynomial hashing modulo the Mersenne prime p = 2^61 − 1 (numba).
+"""Polynomial hashing over the prime field of p = 2^127 − 1 (numba).
 
-The ε-almost-universal family behind both verification and authentication: a message of
-L 32-bit words m_1..m_L (length appended as a last word) is mapped to
-``h_r(m) = Σ m_i r^(L+1−i) mod p`` for a secret key r; two different messages collide for
-at most (L+1) of the p possible keys, so ``Pr[h_r(m) = h_r(m')] ≤ (L+1)/p``
-(ε ≈ 1.4e-15 for a 100-kbit message). Adding a uniform one-time pad s mod p makes the tag
-``h_r(m) + s`` reveal nothing about r (Wegman–Carter).
+The ε-almost-Δ-universal family behind both verification and authentication. A message is
+encoded injectively as 64-bit blocks: its bytes, zero-padded to a multiple of 8 and read as
+little-endian words m_1..m_L, followed by one block holding its length in bits. For a key
+r ∈ [0, p) the hash is evaluated by Horner's rule,
+
+    h_r(m) = Σ_(i=1..L) m_i r^(L+2−i) + len(m) · r   (mod p),
+
+a polynomial in r of degree d = L + 1 (the number of blocks, length included) with no constant
+term. For two different messages h_r(m) − h_r(m') − c is then a non-zero polynomial of degree
+≤ max(d, d'), so it has at most that many roots: for any constant c,
+``Pr_r[h_r(m) − h_r(m') ≡ c] ≤ d / p``.
+
+Tags of t ≤ 128 bits use the low t bits: ``trunc_t(h)``. Equal truncations (or, with a one-time
+pad added mod 2^t, a chosen difference δ of truncations) need h(m) − h(m') to be one of the at
+most 2^(128−t) integers in (−p, p) congruent to δ mod 2^t, so
+
+    ε(d, t) = (d · 2^(128−t) + 1) / 2^127,
+
+where the "+1" pays for the key being drawn from 127 random bits with the value p folded onto
+0 (:func:`field_key`). For t = 64 and a 100-kbit message (d = 1564), ε ≈ 1.7e-16.
+
+Bits are packed most-significant first (``np.packbits``), so a 0/1 array and the bytes it packs
+to hash alike when the bit count is a multiple of 8 (the length block counts bits either way).
+Reference: Wegman & Carter, J. Comput. Syst. Sci. 22, 265 (1981); the polynomial
+(Carter–Wegman "evaluation") hash bound is the root count above.
 """
 
 from __future__ import annotations
@@ -14,61 +33,146 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-MERSENNE_61 = (1 << 61) - 1
-_P = np.uint64(MERSENNE_61)
+MERSENNE_127 = (1 << 127) - 1
+BLOCK_BITS = 64
+KEY_BYTES = 16
+
+_M32 = np.uint64(0xFFFFFFFF)
+_M63 = np.uint64((1 << 63) - 1)
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+_S32 = np.uint64(32)
+_S63 = np.uint64(63)
 
 
 @numba.njit(cache=True, inline="always")
-def _reduce(x: np.uint64) -> np.uint64:
-    x = (x & np.uint64(MERSENNE_61)) + (x >> np.uint64(61))
-    if x >= np.uint64(MERSENNE_61):
-        x -= np.uint64(MERSENNE_61)
-    return x
+def _mul64(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """Full 128-bit product ``a·b`` as (hi, lo) with 64-bit arithmetic."""
+    a0, a1 = a & _M32, a >> _S32
+    b0, b1 = b & _M32, b >> _S32
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    mid = (p00 >> _S32) + (p01 & _M32) + (p10 & _M32)
+    lo = (p00 & _M32) | (mid << _S32)
+    hi = p11 + (p01 >> _S32) + (p10 >> _S32) + (mid >> _S32)
+    return hi, lo
 
 
 @numba.njit(cache=True, inline="always")
-def _mulmod(a: np.uint64, b: np.uint64) -> np.uint64:
-    """a·b mod 2^61−1 for a, b < 2^61, with 64-bit arithmetic only."""
-    mask32 = np.uint64(0xFFFFFFFF)
-    a1, a0 = a >> np.uint64(32), a & mask32
-    b1, b0 = b >> np.uint64(32), b & mask32
-    mid = a1 * b0 + a0 * b1
-    mh, ml = mid >> np.uint64(29), mid & np.uint64((1 << 29) - 1)
-    lo = _reduce(a0 * b0)
-    total = (a1 * b1) * np.uint64(8) + mh + (ml << np.uint64(32)) + lo
-    return _reduce(total)
+def _add128(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64
+            ) -> tuple[np.uint64, np.uint64, np.uint64]:
+    """(carry, hi, lo) of the 129-bit sum of two 128-bit numbers."""
+    lo = al + bl
+    c = _U1 if lo < al else _U0
+    hi1 = ah + c
+    c1 = _U1 if hi1 < ah else _U0
+    hi = hi1 + bh
+    c2 = _U1 if hi < hi1 else _U0
+    return c1 + c2, hi, lo
+
+
+@numba.njit(cache=True, inline="always")
+def _fold(extra: np.uint64, hi: np.uint64, lo: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """``extra·2^128 + hi·2^64 + lo`` reduced mod 2^127 − 1 (``extra`` small)."""
+    # 2^127 ≡ 1 and 2^128 ≡ 2 (mod p).
+    add = (hi >> _S63) + _U2 * extra
+    hi &= _M63
+    lo2 = lo + add
+    if lo2 < lo:
+        hi += _U1
+    if hi >> _S63:  # at most once more
+        hi &= _M63
+        lo3 = lo2 + _U1
+        if lo3 < lo2:
+            hi += _U1
+        lo2 = lo3
+    if hi == _M63 and lo2 == ~_U0:  # the value p itself
+        return _U0, _U0
+    return hi, lo2
+
+
+@numba.njit(cache=True, inline="always")
+def _mulmod(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64
+            ) -> tuple[np.uint64, np.uint64]:
+    """``a·b mod p`` for a, b < 2^127 given as (hi, lo) 64-bit limbs."""
+    hh_h, hh_l = _mul64(ah, bh)  # < 2^126
+    hl_h, hl_l = _mul64(ah, bl)  # < 2^127
+    lh_h, lh_l = _mul64(al, bh)  # < 2^127
+    ll_h, ll_l = _mul64(al, bl)  # < 2^128
+    # cross = ah·bl + al·bh < 2^128; cross·2^64 = ch·2^128 + cl·2^64 ≡ 2·ch + cl·2^64.
+    _, ch, cl = _add128(hl_h, hl_l, lh_h, lh_l)
+    # 2·(ah·bh) < 2^127 as (hi, lo)
+    t_h = (hh_h << _U1) | (hh_l >> _S63)
+    t_l = hh_l << _U1
+    c1, s_h, s_l = _add128(ll_h, ll_l, cl, _U0)
+    c2, s_h, s_l = _add128(s_h, s_l, t_h, t_l)
+    c3, s_h, s_l = _add128(s_h, s_l, ch >> _S63, ch << _U1)
+    return _fold(c1 + c2 + c3, s_h, s_l)
 
 
 @numba.njit(cache=True)
-def _horner(words: NDArray[np.uint32], key: np.uint64) -> np.uint64:
-    h = np.uint64(0)
-    for i in range(words.shape[0]):
-        h = _reduce(_mulmod(h, key) + np.uint64(words[i]))
-    h = _reduce(_mulmod(h, key) + np.uint64(words.shape[0]))
-    return _mulmod(h, key)
+def _horner(blocks: NDArray[np.uint64], n_bits: np.uint64, rh: np.uint64, rl: np.uint64
+            ) -> tuple[np.uint64, np.uint64]:
+    """Horner evaluation of the block polynomial (length block last), as (hi, lo)."""
+    hh, hl = _U0, _U0
+    for i in range(blocks.shape[0]):
+        c, sh, sl = _add128(hh, hl, _U0, blocks[i])
+        hh, hl = _fold(c, sh, sl)
+        hh, hl = _mulmod(hh, hl, rh, rl)
+    c, sh, sl = _add128(hh, hl, _U0, n_bits)
+    hh, hl = _fold(c, sh, sl)
+    return _mulmod(hh, hl, rh, rl)
 
 
-def words_of(data: bytes | NDArray[np.uint8]) -> NDArray[np.uint32]:
-    """Bytes (or a 0/1 bit array, packed first) as little-endian 32-bit words."""
+def encode_blocks(data: bytes | NDArray[np.uint8]) -> tuple[NDArray[np.uint64], int]:
+    """The message as little-endian 64-bit blocks and its length in bits.
+
+    ``data`` is bytes, or a 0/1 uint8 bit array (one bit per element), packed MSB first.
+    """
     if isinstance(data, np.ndarray):
-        raw = np.packbits(np.asarray(data, dtype=np.uint8)).tobytes()
-        raw += int(data.size).to_bytes(8, "little")  # bit length, so padding can't collide
+        bits = np.asarray(data, dtype=np.uint8)
+        raw = np.packbits(bits).tobytes()
+        n_bits = int(bits.size)
     else:
         raw = bytes(data)
-    raw += b"\x00" * (-len(raw) % 4)
-    return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
+        n_bits = 8 * len(raw)
+    raw += b"\x00" * (-len(raw) % 8)
+    return np.frombuffer(raw, dtype="<u8").astype(np.uint64), n_bits
 
 
-def field_element(raw: bytes) -> int:
-    """A field element from 8 random bytes (top bits dropped; bias ≤ 2^-61)."""
-    return (int.from_bytes(raw[:8], "little") & ((1 << 61) - 1)) % MERSENNE_61
+def n_blocks(n_bits: int) -> int:
+    """Degree d of the hash polynomial of an ``n_bits`` message: data blocks + length."""
+    return -(-int(n_bits) // BLOCK_BITS) + 1
+
+
+def field_key(raw: bytes) -> int:
+    """A hash key in [0, p) from 16 random bytes: the low 127 bits, p folded onto 0."""
+    if len(raw) < KEY_BYTES:
+        raise ValueError(f"a hash key needs {KEY_BYTES} bytes, got {len(raw)}")
+    return (int.from_bytes(raw[:KEY_BYTES], "little") & MERSENNE_127) % MERSENNE_127
 
 
 def poly_hash(data: bytes | NDArray[np.uint8], key: int) -> int:
-    """``h_key(data)`` in [0, p)."""
-    return int(_horner(words_of(data), np.uint64(key % MERSENNE_61)))
+    """``h_key(data)`` in [0, p) (see the module docstring for the encoding)."""
+    blocks, n_bits = encode_blocks(data)
+    key %= MERSENNE_127
+    hi, lo = _horner(blocks, np.uint64(n_bits), np.uint64(key >> 64),
+                     np.uint64(key & ((1 << 64) - 1)))
+    return (int(hi) << 64) | int(lo)
 
 
-def collision_probability(n_bytes: int) -> float:
-    """Collision bound (L+1)/p of the hash of an ``n_bytes`` message (L words, + length)."""
-    return ((n_bytes + 8 + 3) // 4 + 2) / MERSENNE_61
+def poly_hash_reference(data: bytes | NDArray[np.uint8], key: int) -> int:
+    """The same hash with Python integers (slow; for tests)."""
+    blocks, n_bits = encode_blocks(data)
+    h = 0
+    for m in [*blocks.tolist(), n_bits]:
+        h = (h + m) * key % MERSENNE_127
+    return h
+
+
+def collision_epsilon(n_bits: int, tag_bits: int) -> float:
+    """ε(d, t) = (d·2^(128−t) + 1)/2^127 for one hash of ``tag_bits`` ≤ 128 bits (≤ 1)."""
+    if not 1 <= tag_bits <= 128:
+        raise ValueError(f"one polynomial hash gives 1 to 128 tag bits, not {tag_bits}")
+    eps = (n_blocks(n_bits) * 2.0 ** (128 - tag_bits) + 1.0) / 2.0**127
+    return min(1.0, eps)

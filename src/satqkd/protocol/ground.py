@@ -26,6 +26,7 @@ from satqkd.distill.estimation import (
 from satqkd.distill.ldpc import RateAdaptedCode
 from satqkd.distill.security import EpsilonBudget
 from satqkd.distill.verification import verification_tag
+from satqkd.protocol.blocks import KeyBlock, unverified_block_id
 from satqkd.protocol.endpoint import Endpoint, MessageAuthenticator, Received
 from satqkd.protocol.messages import (
     Abandon,
@@ -40,7 +41,6 @@ from satqkd.protocol.messages import (
     pack_bits,
     unpack_bits,
 )
-from satqkd.protocol.satellite import KeyBlock, _block_id
 from satqkd.simulate.records import GroundRecord
 
 GROUND_ID = 1
@@ -140,6 +140,7 @@ class GroundStation:
         self._sat_packets_total: int | None = None
         self._next_block = 0
         self._pending: dict[int, tuple[KeyBlock, int]] = {}
+        self._instruction_seq: dict[int, int] = {}
         self.keys: dict[int, KeyBlock] = {}
         self.processing_s = 0.0
         self.finished_sending = False
@@ -181,9 +182,11 @@ class GroundStation:
 
     def _handle(self, rec: Received, now_s: float) -> None:
         if not rec.authentic:
+            # Only a block still waiting for its confirmation: a stored key stays stored
+            # (the satellite stores it when our KeyAck arrives).
             if rec.kind == Kind.PA_CONFIRM:
-                block_id = _block_id(rec.body)
-                if block_id is not None:
+                block_id = unverified_block_id(rec.body)
+                if block_id is not None and block_id in self._pending:
                     self._abandon(block_id, "authentication failed")
             return
         msg = rec.message
@@ -199,6 +202,7 @@ class GroundStation:
         elif isinstance(msg, PaConfirm):
             self._check_block(msg, now_s)
         elif isinstance(msg, Abandon):
+            self._stop_instructing(msg.block_id)
             self._abandon(msg.block_id, msg.reason, notify=False)
         elif isinstance(msg, EndOfPass):
             self._sat_packets_total = msg.last_batch_id + 1
@@ -304,13 +308,14 @@ class GroundStation:
         final = toeplitz_hash(bits, seed, out)
         self._pending[block_id] = (KeyBlock(block_id, final, tuple(packet_ids), report),
                                    zlib.crc32(np.packbits(final).tobytes()))
-        self.endpoint.send(PaInstruction(
+        self._instruction_seq[block_id] = self.endpoint.send(PaInstruction(
             block_id, np.array(packet_ids, dtype=np.uint32),
             np.array(self.key_intensities, dtype=np.uint8), int(bits.size), out,
             pack_bits(seed), report))
 
     # -- step 6: check and store ------------------------------------------------------------
     def _check_block(self, msg: PaConfirm, now_s: float) -> None:
+        self._stop_instructing(msg.block_id)
         pending = self._pending.pop(msg.block_id, None)
         result = self.state.blocks.get(msg.block_id)
         if pending is None or result is None:
@@ -325,7 +330,15 @@ class GroundStation:
             result.state = "crc mismatch"
         self.endpoint.send(KeyAck(msg.block_id, int(ok)))
 
+    def _stop_instructing(self, block_id: int) -> None:
+        """The satellite answered the block: stop repeating its PA instruction."""
+        seq = self._instruction_seq.pop(block_id, None)
+        if seq is not None:
+            self.endpoint.supersede(seq)
+
     def _abandon(self, block_id: int, reason: str, notify: bool = True) -> None:
+        if block_id in self.keys:  # already stored: the satellite stores it on our KeyAck
+            return
         self._pending.pop(block_id, None)
         result = self.state.blocks.get(block_id)
         if result is not None and result.state in ("sent",):

@@ -20,6 +20,7 @@ from satqkd.distill.amplification import toeplitz_hash
 from satqkd.distill.ldpc import CodeFamily
 from satqkd.distill.verification import verification_tag
 from satqkd.photonics.source import SourceRandomness
+from satqkd.protocol.blocks import KeyBlock, unverified_block_id
 from satqkd.protocol.endpoint import Endpoint, MessageAuthenticator, Received
 from satqkd.protocol.messages import (
     Abandon,
@@ -35,7 +36,6 @@ from satqkd.protocol.messages import (
     pack_bits,
     unpack_bits,
 )
-from satqkd.protocol.wire import WireError, decode_body
 
 SATELLITE_ID = 0
 SAMPLE_WINDOW = 20_000
@@ -45,17 +45,6 @@ SAMPLE_WINDOW = 20_000
 class _Packet:
     bits: NDArray[np.uint8]
     intensity: NDArray[np.uint8]
-
-
-@dataclass
-class KeyBlock:
-    """A final key block held by one party, with its provenance."""
-
-    block_id: int
-    bits: NDArray[np.uint8]
-    packet_ids: tuple[int, ...]
-    report: dict
-    committed_s: float | None = None
 
 
 @dataclass
@@ -110,6 +99,7 @@ class Satellite:
         self._samples: list[tuple[int, int]] = []
         self._packets: dict[int, _Packet] = {}
         self._pending: dict[int, KeyBlock] = {}
+        self._confirm_seq: dict[int, int] = {}
         self.keys: dict[int, KeyBlock] = {}
         self._abandoned: set[int] = set()
         self.ended = False
@@ -127,9 +117,12 @@ class Satellite:
     def _handle(self, rec: Received, now_s: float) -> None:
         if not rec.authentic:
             # SPEC §7 step 5: a PA instruction whose signature fails abandons the block.
+            # Only a block not yet answered: once a PA confirmation went down, the ground
+            # may already have stored the key, and a forged copy must not undo that.
             if rec.kind == Kind.PA_INSTRUCTION:
-                block_id = _block_id(rec.body)
-                if block_id is not None:
+                block_id = unverified_block_id(rec.body)
+                if (block_id is not None and block_id not in self._pending
+                        and block_id not in self.keys):
                     self._abandon(block_id, "authentication failed")
             return
         msg = rec.message
@@ -144,6 +137,7 @@ class Satellite:
             self._amplify(msg)
         elif isinstance(msg, KeyAck):
             block = self._pending.pop(msg.block_id, None)
+            self._stop_confirming(msg.block_id)
             if block is not None and msg.ok:
                 block.committed_s = now_s
                 self.keys[msg.block_id] = block
@@ -152,6 +146,7 @@ class Satellite:
                 self.state.blocks_abandoned.append(msg.block_id)
         elif isinstance(msg, Abandon):
             self._pending.pop(msg.block_id, None)
+            self._stop_confirming(msg.block_id)
             if msg.block_id not in self._abandoned:
                 self._abandoned.add(msg.block_id)
                 self.state.blocks_abandoned.append(msg.block_id)
@@ -257,7 +252,13 @@ class Satellite:
         crc = zlib.crc32(np.packbits(final).tobytes())
         self._pending[msg.block_id] = KeyBlock(msg.block_id, final,
                                                tuple(int(p) for p in msg.packet_ids), msg.report)
-        self._send(PaConfirm(msg.block_id, crc))
+        self._confirm_seq[msg.block_id] = self.endpoint.send(PaConfirm(msg.block_id, crc))
+
+    def _stop_confirming(self, block_id: int) -> None:
+        """The ground answered the block: stop repeating its PA confirmation."""
+        seq = self._confirm_seq.pop(block_id, None)
+        if seq is not None:
+            self.endpoint.supersede(seq)
 
     def _abandon(self, block_id: int, reason: str) -> None:
         self._pending.pop(block_id, None)
@@ -266,11 +267,3 @@ class Satellite:
             self.state.blocks_abandoned.append(block_id)
             self._send(Abandon(block_id, reason))
 
-
-def _block_id(body: bytes) -> int | None:
-    """Best-effort block id of an unauthenticated body (to abandon that block)."""
-    try:
-        value = decode_body(body).get("block_id")
-    except WireError:
-        return None
-    return int(value) if isinstance(value, int) else None

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from satqkd.config.models import Mission
+from satqkd.protocol.blocks import KeyBlock
 from satqkd.protocol.ground import GroundStation
 from satqkd.protocol.link import LinkDirection
-from satqkd.protocol.satellite import KeyBlock, Satellite
+from satqkd.protocol.satellite import Satellite
 
 ProgressFn = Callable[[float, int, int], None]
 """Called as the session advances: (simulated time s, packets decoded, final key bits)."""
@@ -88,6 +89,9 @@ def run_session(
     def push(t: float, kind: str, payload: Any = None) -> None:
         heapq.heappush(events, (t, next(order), kind, payload))
 
+    # Earliest poll event queued per actor: one repetition timer each, not one per frame.
+    next_poll = {"poll_sat": float("inf"), "poll_ground": float("inf")}
+
     def flush(actor: Satellite | GroundStation, link: LinkDirection, now: float,
               dest: str) -> None:
         for frame in actor.endpoint.outgoing(now):
@@ -95,7 +99,11 @@ def run_session(
                 push(t_arr, dest, data)
         deadline = actor.endpoint.next_deadline()
         if deadline is not None:
-            push(max(deadline, now + 1e-6), "poll_" + ("sat" if dest == "ground" else "ground"))
+            poll = "poll_" + ("sat" if dest == "ground" else "ground")
+            t_poll = max(deadline, now + 1e-6)
+            if t_poll < next_poll[poll]:
+                next_poll[poll] = t_poll
+                push(t_poll, poll)
 
     t_first = ground.next_batch_time()
     if t_first is not None:
@@ -122,8 +130,12 @@ def run_session(
             ground.receive(payload, now)
             flush(ground, uplink, now + ground.processing_s - before, "sat")
         elif kind == "poll_sat":
+            if now >= next_poll[kind]:
+                next_poll[kind] = float("inf")
             flush(satellite, downlink, now, "ground")
         elif kind == "poll_ground":
+            if now >= next_poll[kind]:
+                next_poll[kind] = float("inf")
             flush(ground, uplink, now, "sat")
         if progress is not None and now - last_progress >= 1.0:
             last_progress = now

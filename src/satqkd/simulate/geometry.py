@@ -84,9 +84,16 @@ def pass_geometry(
     orbit: SatelliteOrbit, station: Station, start_unix_s: float, end_unix_s: float,
     step_s: float = 0.1,
 ) -> PassGeometry:
-    """Sample the geometry between ``start_unix_s`` and ``end_unix_s`` every ``step_s``."""
+    """Sample the geometry between ``start_unix_s`` and ``end_unix_s`` every ``step_s``.
+
+    The grid spans the window exactly (its last sample is the window's end; the step is
+    shortened slightly to fit) and has at least 4 samples, which the cubic range spline of
+    the time tags needs, so windows shorter than ``3·step_s`` work too.
+    """
     site = Site.from_station(station)
-    t_s = np.arange(0.0, end_unix_s - start_unix_s + step_s / 2, step_s)
+    duration_s = end_unix_s - start_unix_s
+    n_samples = max(int(np.ceil(duration_s / step_s - 1e-9)) + 1, 4)
+    t_s = np.linspace(0.0, duration_s, n_samples)
     t_abs = start_unix_s + t_s
     r, v = orbit.itrs(t_abs)
     az, el, rng, rr = site.look(r, v)

@@ -17,6 +17,8 @@ unicode arrays), plus ``format`` = ``"satqkd-pass-1"``. :func:`save_records` wri
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -110,14 +112,21 @@ def load_records(path: str | Path) -> tuple[SatelliteRecord, GroundRecord, PassT
     """Read an archive written by :func:`save_records`."""
     from satqkd.errors import InputError
 
+    # The file is opened here, not by np.load, so that it is closed even when the zip
+    # reader fails (np.load leaks its handle then); a damaged archive can fail in the zip
+    # layer (BadZipFile), in the decompressor (zlib.error) or end early (EOFError).
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if "format" not in data or str(data["format"]) != FORMAT:
-                raise InputError(f"not a {FORMAT} archive", source=str(path))
-            return (
-                _unflatten(SatelliteRecord, "satellite", data),
-                _unflatten(GroundRecord, "ground", data),
-                _unflatten(PassTruth, "truth", data),
-            )
-    except (OSError, ValueError, KeyError) as exc:
+        with open(path, "rb") as file:
+            data = np.load(file, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise InputError(f"not a {FORMAT} archive (a single array)", source=str(path))
+            with data:
+                if "format" not in data or str(data["format"]) != FORMAT:
+                    raise InputError(f"not a {FORMAT} archive", source=str(path))
+                return (
+                    _unflatten(SatelliteRecord, "satellite", data),
+                    _unflatten(GroundRecord, "ground", data),
+                    _unflatten(PassTruth, "truth", data),
+                )
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise InputError(f"cannot read pass records: {exc}", source=str(path)) from None

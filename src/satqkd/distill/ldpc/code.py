@@ -23,8 +23,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from satqkd.distill.ldpc import decoder
-from satqkd.distill.ldpc.construction import ParityCheckGraph, build_graph, untainted_select
+from satqkd.distill.ldpc import cache, decoder
+from satqkd.distill.ldpc.construction import (
+    ParityCheckGraph,
+    build_graph,
+    graph_from_rows,
+    untainted_select,
+)
 from satqkd.errors import InputError
 
 #: Identifies the message format of :meth:`RateAdaptedCode.describe`.
@@ -104,7 +109,13 @@ class LdpcCode:
 def _build_cached(
     n: int, m: int, fractions: tuple[tuple[int, float], ...], seed: int
 ) -> LdpcCode:
-    graph = build_graph(n, m, dict(fractions), seed)
+    key = ("graph", n, m, fractions, seed)
+    stored = cache.load(key, m)
+    if stored is not None:
+        graph = graph_from_rows(n, *stored)
+    else:
+        graph = build_graph(n, m, dict(fractions), seed)
+        cache.store(key, graph.row_ptr, graph.col_idx)
     return LdpcCode(n=n, m=m, node_fractions=fractions, seed=seed, graph=graph)
 
 

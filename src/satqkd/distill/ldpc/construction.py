@@ -194,17 +194,25 @@ def build_graph(
     )
     var_idx = np.repeat(np.arange(n, dtype=np.int64), var_deg)
     order = np.lexsort((var_idx, var_checks))
-    col_idx = var_idx[order].astype(np.int32)
     row_ptr = np.zeros(m + 1, np.int64)
     np.cumsum(np.bincount(var_checks, minlength=m), out=row_ptr[1:])
-    order_v = np.lexsort((var_checks, var_idx))
+    return graph_from_rows(n, row_ptr, var_idx[order].astype(np.int32))
+
+
+def graph_from_rows(n: int, row_ptr: np.ndarray, col_idx: np.ndarray) -> ParityCheckGraph:
+    """The graph of H given in CSR form (variables ascending within each check)."""
+    m = row_ptr.size - 1
+    check_idx = np.repeat(np.arange(m, dtype=np.int32), np.diff(row_ptr))
+    order = np.argsort(col_idx, kind="stable")  # checks stay ascending within a variable
+    var_ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(col_idx, minlength=n), out=var_ptr[1:])
     return ParityCheckGraph(
         n=n,
         m=m,
         row_ptr=row_ptr,
         col_idx=col_idx,
         var_ptr=var_ptr,
-        var_checks=var_checks[order_v].astype(np.int32),
+        var_checks=check_idx[order],
     )
 
 

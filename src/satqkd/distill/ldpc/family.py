@@ -1,16 +1,23 @@
 """The shipped family of mother codes and the satellite's choice of code from a sampled QBER.
 
 Mother code ``k`` of a family has ``m_k = ⌈c_k F⌉`` checks for a frame of ``F`` key bits, with
-syndrome fractions on a geometric grid ``c_k = c_0 ρ^k``, and ``d_k = m_k − m_{k−1}`` extra
-positions, so that puncturing 0…d_k of them reaches every leak between ``m_{k−1}`` and ``m_k``:
-any target leak is met to the bit. Codes are built on first use from a seed and cached.
+syndrome fractions on a fixed geometric grid ``c_k = c_0 ρ^k`` (ρ = 1.06), and
+``d_k = m_k − m_{k−1}`` extra positions, so that puncturing 0…d_k of them reaches every leak
+between ``m_{k−1}`` and ``m_k``: any target leak is met to the bit, while the QBER estimate
+drifting over a pass only moves between a few neighbouring mother codes (≈ 5 % of leak each).
+Codes are built on first use from a seed and cached in memory and on disk (:mod:`.cache`),
+so a second run builds nothing.
 
 Selection (Alice, :meth:`CodeFamily.select`): the QBER estimate from a random sample of
 ``sample_bits`` bits is noisy, so the code is chosen for the upper confidence bound
-``q_up = q̂ + z √(q̂(1−q̂)/N)`` (``z = confidence_sigmas``) and the leak set to
-``f_design(q_up) · F · H(q_up)``, where ``f_design`` is the efficiency at which the family's
-codes decode at least 99 % of 100-kbit frames when the QBER equals the design value (measured
-with ``benchmarks/reconciliation.py``).
+``q_up = q̂ + z √(q̂(1−q̂)/N)`` (``z = confidence_sigmas``, default 2: the estimate is below the
+frame's QBER with probability ≈ 2 %) and the leak set to ``f_design(q_up) · F · H(q_up)``,
+where ``f_design`` is the efficiency at which the family's codes decode at least 99 % of
+100-kbit frames when the QBER equals the design value (measured with
+``benchmarks/reconciliation.py --known``). z = 2 is close to the value that minimises the
+expected loss: at QBER 2 % and N = 20 000 one more σ of margin costs ≈ 0.9 % of a frame's key
+bits in leak, while a failed frame loses all of its ≈ 70 % secret fraction, which balances at
+φ(z) ≈ 0.013, z ≈ 2.5. Pass the true sample size: the margin scales as 1/√N.
 """
 
 from __future__ import annotations
@@ -26,13 +33,14 @@ from satqkd.errors import InputError
 
 #: (QBER, design efficiency f) points, linearly interpolated (clamped at the ends).
 DEFAULT_F_DESIGN: tuple[tuple[float, float], ...] = (
-    # Measured with benchmarks/reconciliation.py on the shipped {2, 3, 16} codes: at
-    # f = 1.2 about a quarter of 100-kbit frames fail at QBER 2 %, at f = 1.3 none of 16.
+    # Measured with benchmarks/reconciliation.py --known (see the README table).
     (0.005, 1.35),
     (0.01, 1.30),
     (0.05, 1.30),
     (0.08, 1.30),
 )
+#: Default QBER sample size assumed by :meth:`CodeFamily.select` (pass the real one).
+DEFAULT_SAMPLE_BITS = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,13 +49,13 @@ class CodeFamily:
 
     seed: int = 20250101
     c0: float = 0.035
-    ratio: float = 1.03
-    count: int = 96
+    ratio: float = 1.06
+    count: int = 48
     f_design: tuple[tuple[float, float], ...] = DEFAULT_F_DESIGN
 
     @classmethod
     def default(cls) -> CodeFamily:
-        """The family shipped with satqkd (QBER ≈ 0.3 % … 8 %)."""
+        """The family shipped with satqkd (QBER ≈ 0.5 % … 8 %)."""
         return cls()
 
     def syndrome_fraction(self, index: int) -> float:
@@ -86,7 +94,7 @@ class CodeFamily:
         qber_estimate: float,
         frame_bits: int = 100_000,
         *,
-        sample_bits: int | None = 10_000,
+        sample_bits: int | None = DEFAULT_SAMPLE_BITS,
         confidence_sigmas: float = 2.0,
     ) -> RateAdaptedCode:
         """Alice's code for a frame, given the sampled QBER (see module docstring).
