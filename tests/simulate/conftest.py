@@ -72,7 +72,9 @@ def low_rate_run(
 
 
 @pytest.fixture(scope="session")
-def full_rate_run(jinan1: Mission, jinan: Station, reference_pass: SelectedPass) -> SimulationResult:
+def full_rate_run(
+    jinan1: Mission, jinan: Station, reference_pass: SelectedPass
+) -> SimulationResult:
     """5 s around the culmination of the reference pass at Jinan-1's real 625 MHz."""
     geometry = culmination_geometry(reference_pass, jinan, 5.0)
     return simulate_window(jinan1, jinan, geometry, seed=11)
