@@ -144,7 +144,9 @@ def su2_from_axis_angle(axis: ArrayLike, angle_rad: ArrayLike) -> NDArray[np.com
     return np.cos(phi / 2) * np.eye(2) - 1j * np.sin(phi / 2) * n_sigma
 
 
-def random_su2(size: int | tuple[int, ...], seed: int | np.random.Generator) -> NDArray[np.complex128]:
+def random_su2(
+    size: int | tuple[int, ...], seed: int | np.random.Generator
+) -> NDArray[np.complex128]:
     """Haar-random SU(2) matrices (an unknown fibre), shape ``[*size, 2, 2]``, reproducible.
 
     A uniformly random unit quaternion (normalised 4-D Gaussian) ``(a, b, c, d)`` gives
@@ -187,7 +189,9 @@ def jones_from_stokes(stokes: ArrayLike) -> NDArray[np.complex128]:
     return np.stack([ex.astype(np.complex128), ey_abs * np.exp(1j * phase)], axis=-1)
 
 
-def orientation_ellipticity_rad(stokes: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def orientation_ellipticity_rad(
+    stokes: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Orientation ψ of the polarisation ellipse (from H, in (−π/2, π/2]) and ellipticity χ.
 
     ``S = (cos 2χ cos 2ψ, cos 2χ sin 2ψ, sin 2χ)``: ψ is half the longitude on the Poincaré
@@ -230,11 +234,16 @@ def rotation_angle_rad(unitary: ArrayLike) -> NDArray[np.float64]:
     """Angle of the Poincaré-sphere rotation of a Jones matrix: the largest displacement.
 
     The identity (up to a global phase) gives 0; a state on the sphere is moved by at most
-    this angle, and the states on the rotation axis are not moved at all.
+    this angle, and the states on the rotation axis are not moved at all. Computed from
+    the matrix divided by the square root of its determinant, ``a I − i b·σ`` with
+    ``a = cos(φ/2)``, ``|b| = sin(φ/2)``, as ``2 atan2(|b|, |a|)``: accurate to rounding
+    also for tiny angles (an ``arccos`` of the trace would lose half the digits).
     """
-    r = poincare_rotation(unitary)
-    cos_phi = (np.trace(r, axis1=-2, axis2=-1) - 1.0) / 2.0
-    return np.arccos(np.clip(cos_phi, -1.0, 1.0))
+    u = np.asarray(unitary, dtype=np.complex128)
+    q = u / np.sqrt(np.linalg.det(u))[..., None, None]
+    scalar = 0.5 * (q[..., 0, 0] + q[..., 1, 1])
+    vector = 0.5 * np.einsum("kij,...ji->...k", PAULI_STOKES, q)
+    return 2.0 * np.arctan2(np.linalg.norm(vector, axis=-1), np.abs(scalar))
 
 
 def fidelity(psi: ArrayLike, phi: ArrayLike) -> NDArray[np.float64]:

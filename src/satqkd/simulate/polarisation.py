@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from satqkd.config.models import Payload, Station
+from satqkd.photonics.polarisation import error_from_misalignment, frame_rotation_angle_rad
 from satqkd.simulate.geometry import PassGeometry
 
 
@@ -25,21 +26,26 @@ def contrast_error(contrast_db: float) -> float:
 def pass_polarisation_errors(
     geometry: PassGeometry, payload: Payload, station: Station, *, seed: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Error probabilities in Z and in X, and the misalignment angle (deg), vs time."""
+    """Error probabilities in Z and in X, and the misalignment angle (deg), vs time.
+
+    The onboard residual is one draw per pass, Gaussian with the payload's RMS
+    ``polarisation_residual_deg``. With the ground's motorised HWP
+    (``station.polarisation_compensation``) the frame rotation is taken as cancelled
+    exactly (a drive error ε would add 2ε, see
+    :func:`satqkd.photonics.polarisation.ground_hwp_angle_rad`); without it the frame
+    turns by :func:`satqkd.photonics.polarisation.frame_rotation_angle_rad`.
+    """
     rng = np.random.default_rng([seed, 0x9015])
     residual_rad = np.radians(payload.polarisation_residual_deg) * rng.standard_normal()
     if station.polarisation_compensation:
         delta = np.full_like(geometry.t_s, residual_rad)
     else:
-        from satqkd.photonics.polarisation import frame_rotation_angle_rad
-
         rotation = frame_rotation_angle_rad(
             geometry.sat_itrs_km, geometry.sat_velocity_km_s, geometry.station_itrs_km
         )
         # The frame is aligned once, at the start of the window, and then left alone.
         delta = residual_rad + (rotation - rotation[0])
-    e_c = contrast_error(payload.polarisation_contrast_db)
-    error = e_c + (1.0 - 2.0 * e_c) * np.sin(delta) ** 2
+    error = error_from_misalignment(delta, contrast_error(payload.polarisation_contrast_db))
     return error, error.copy(), np.degrees(delta)
 
 
