@@ -215,7 +215,7 @@ def compensate_fibre(
 
     With ``shots_per_basis=N`` the probe Stokes components carry binomial noise of standard
     error ``√((1 − S²)/N)``; the residual rotation then has an RMS of about ``1.6/√N`` rad
-    (2000 random fibres; the largest stays below ``6/√N``), an added QBER of ``≈ 0.4/N``.
+    (20000 random fibres; the worst about ``6.4/√N``), an added QBER of ``≈ 0.4/N``.
     """
     u = np.asarray(fibre, dtype=np.complex128)
     rng = None
