@@ -29,6 +29,39 @@ from satqkd.protocol.messages import Ack, Kind, Message, decode_message
 from satqkd.protocol.wire import Envelope, WireError, parse_envelope
 
 _FRAME = struct.Struct("<BIHHHI")
+FRAME_HEADER_BYTES = _FRAME.size
+"""Bytes of frame header before the payload (17)."""
+
+
+@dataclass(frozen=True)
+class FrameHeader:
+    """The header of one frame: whose message, which one, which part of it."""
+
+    sender: int
+    seq: int
+    frame_no: int
+    n_frames: int
+    length: int
+    crc32: int
+
+
+def seal_frame(sender: int, seq: int, frame_no: int, n_frames: int, payload: bytes) -> bytes:
+    """One frame on the wire: header, CRC-32 over header and payload, payload."""
+    head = _FRAME.pack(sender, seq, frame_no, n_frames, len(payload), 0)[:-4]
+    return head + struct.pack("<I", zlib.crc32(head + payload)) + payload
+
+
+def parse_frame(frame: bytes, *, check_crc: bool = True) -> tuple[FrameHeader, bytes] | None:
+    """(header, payload) of a frame; None when it is too short, inconsistent or corrupt."""
+    if len(frame) < _FRAME.size:
+        return None
+    header = FrameHeader(*_FRAME.unpack_from(frame, 0))
+    payload = frame[_FRAME.size:]
+    if len(payload) != header.length or header.frame_no >= header.n_frames:
+        return None
+    if check_crc and zlib.crc32(frame[:_FRAME.size - 4] + payload) != header.crc32:
+        return None
+    return header, payload
 
 
 class MessageAuthenticator(Protocol):
@@ -127,12 +160,8 @@ class Endpoint:
     def _frames(self, seq: int, data: bytes) -> list[bytes]:
         size = self.frame_bytes
         chunks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
-        out = []
-        for no, chunk in enumerate(chunks):
-            head = _FRAME.pack(self.sender_id, seq, no, len(chunks), len(chunk), 0)
-            crc = zlib.crc32(head[:-4] + chunk)
-            out.append(head[:-4] + struct.pack("<I", crc) + chunk)
-        return out
+        return [seal_frame(self.sender_id, seq, no, len(chunks), chunk)
+                for no, chunk in enumerate(chunks)]
 
     def pending(self) -> int:
         """Messages still waiting for an acknowledgement."""
@@ -170,15 +199,12 @@ class Endpoint:
     def incoming(self, frame: bytes) -> list[Received]:
         """Take one frame from the link; return the messages it completes."""
         self.stats.frames_received += 1
-        if len(frame) < _FRAME.size:
+        parsed = parse_frame(frame)
+        if parsed is None:
             self.stats.frames_corrupt += 1
             return []
-        sender, seq, no, n_frames, length, crc = _FRAME.unpack_from(frame, 0)
-        payload = frame[_FRAME.size:]
-        if (len(payload) != length or no >= n_frames
-                or zlib.crc32(frame[:_FRAME.size - 4] + payload) != crc):
-            self.stats.frames_corrupt += 1
-            return []
+        header, payload = parsed
+        sender, seq, no, n_frames = header.sender, header.seq, header.frame_no, header.n_frames
         if sender == self.sender_id:
             return []
         if seq == 0:  # acknowledgements always fit in one frame

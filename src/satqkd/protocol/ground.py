@@ -30,6 +30,7 @@ from satqkd.protocol.blocks import KeyBlock, unverified_block_id
 from satqkd.protocol.endpoint import Endpoint, MessageAuthenticator, Received
 from satqkd.protocol.messages import (
     Abandon,
+    Close,
     Detections,
     EndOfPass,
     KeyAck,
@@ -144,6 +145,35 @@ class GroundStation:
         self.keys: dict[int, KeyBlock] = {}
         self.processing_s = 0.0
         self.finished_sending = False
+        self.close_sent = False
+
+    # -- driving (the same calls for every transport) --------------------------------------
+    def tick(self, now_s: float) -> None:
+        """Send every detection batch complete by ``now_s`` (pass time, s)."""
+        t = self.next_batch_time()
+        while t is not None and t <= now_s:
+            self.send_batch()
+            t = self.next_batch_time()
+
+    def next_event_s(self) -> float | None:
+        """When :meth:`tick` next has work: the end of the next batch (pass time, s)."""
+        return self.next_batch_time()
+
+    @property
+    def finished(self) -> bool:
+        """Every block resolved and stored, every earlier message acknowledged, and
+        :class:`Close` sent (its own acknowledgement is the driver's to wait for)."""
+        return self.close_sent
+
+    def _maybe_close(self) -> None:
+        """Once everything is resolved and acknowledged, send :class:`Close` (last message).
+
+        Sent only after every earlier message was acknowledged, so that the satellite,
+        on receiving it, has received every ``KeyAck`` and can stop.
+        """
+        if not self.close_sent and self.done and self.endpoint.pending() == 0:
+            self.close_sent = True
+            self.endpoint.send(Close(len(self.keys)))
 
     # -- step 2: detections up ----------------------------------------------------------------
     def next_batch_time(self) -> float | None:
@@ -171,6 +201,7 @@ class GroundStation:
         if self._next_batch >= self._n_batches:
             self.endpoint.send(EndOfPass(self._n_batches - 1))
             self.finished_sending = True
+        self._maybe_close()
 
     # -- message handling ---------------------------------------------------------------------
     def receive(self, frame: bytes, now_s: float) -> None:
@@ -179,6 +210,7 @@ class GroundStation:
             t0 = time.perf_counter()
             self._handle(rec, now_s)
             self.processing_s += time.perf_counter() - t0
+        self._maybe_close()
 
     def _handle(self, rec: Received, now_s: float) -> None:
         if not rec.authentic:

@@ -14,7 +14,10 @@ Steps of the live procedure and the messages that carry them:
 
 :class:`Ack` acknowledges messages by sequence number (the link repeats every message until
 acknowledged); :class:`Abandon` drops a block on either side; :class:`EndOfPass` says the
-ground has sent its last batch. Bit arrays travel packed (``numpy.packbits``, MSB first).
+ground has sent its last batch (and, from the satellite, how many packets there are);
+:class:`Close` ends the session: the ground sends it once every block is resolved and every
+earlier message of its own is acknowledged, so a satellite that receives it knows it has
+everything. Bit arrays travel packed (``numpy.packbits``, MSB first).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class Kind(IntEnum):
     KEY_ACK = 7
     ABANDON = 8
     END_OF_PASS = 9
+    CLOSE = 10
 
 
 def pack_bits(bits: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -92,15 +96,27 @@ def _from_wire(value: Any, annotation: Any) -> Any:
             return json.loads(value)
         except json.JSONDecodeError as exc:
             raise WireError(f"bad JSON field: {exc}") from None
-    if text.startswith("NDArray") and not isinstance(value, np.ndarray):
-        raise WireError("expected an array")
+    if text.startswith("NDArray"):
+        if not isinstance(value, np.ndarray):
+            raise WireError("expected an array")
+        expected = _array_dtype(text)
+        if value.dtype != expected:
+            raise WireError(f"expected an array of {expected}, got {value.dtype}")
     if text == "int" and not isinstance(value, int):
         raise WireError("expected an integer")
+    if text == "str" and not isinstance(value, str):
+        raise WireError("expected a string")
     if text == "float" and not isinstance(value, float | int):
         raise WireError("expected a number")
     if text == "bytes" and not isinstance(value, bytes):
         raise WireError("expected bytes")
     return value
+
+
+def _array_dtype(annotation: str) -> np.dtype:
+    """The dtype named in an ``NDArray[np.<name>]`` annotation."""
+    name = annotation.removeprefix("NDArray[").removesuffix("]").removeprefix("np.")
+    return np.dtype(name)
 
 
 @dataclass(frozen=True)
@@ -203,10 +219,18 @@ class EndOfPass(Message):
     last_batch_id: int
 
 
+@dataclass(frozen=True)
+class Close(Message):
+    """The ground resolved every block and had every earlier message acknowledged."""
+
+    KIND: ClassVar[Kind] = Kind.CLOSE
+    blocks: int
+
+
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.KIND: cls
     for cls in (Ack, Detections, SiftResult, Syndrome, PaInstruction, PaConfirm, KeyAck,
-                Abandon, EndOfPass)
+                Abandon, EndOfPass, Close)
 }
 
 

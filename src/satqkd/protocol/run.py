@@ -19,15 +19,12 @@ from typing import Any
 import numpy as np
 
 from satqkd.config.models import Mission, Station
-from satqkd.distill.estimation import DecoySource as EstimationSource
 from satqkd.link.classical import downlink_frame_loss_probability, uplink_frame_loss_probability
-from satqkd.photonics.source import SourceRandomness
-from satqkd.photonics.timing import SPEED_OF_LIGHT_KM_S
-from satqkd.protocol.auth import make_authenticators
-from satqkd.protocol.ground import GroundStation
-from satqkd.protocol.satellite import Satellite
-from satqkd.protocol.session import ProgressFn, SessionOutcome, link_directions, run_session
+from satqkd.protocol.link import LinkProfile
+from satqkd.protocol.parties import RETRANSMIT_S, GroundSetup, SatelliteSetup
+from satqkd.protocol.session import ProgressFn, SessionOutcome, run_session
 from satqkd.simulate.engine import ProgressFn as SimProgressFn
+from satqkd.simulate.geometry import PassGeometry
 from satqkd.simulate.pass_simulation import PassSimulation, simulate_pass
 
 LINGER_S = 120.0
@@ -117,6 +114,63 @@ class PassRun:
         }
 
 
+def pass_setups(
+    mission: Mission, simulation: PassSimulation, seed: int,
+    retransmit_s: float = RETRANSMIT_S,
+) -> tuple[SatelliteSetup, GroundSetup]:
+    """Each party's starting data for a simulated pass: the satellite's seed, the ground's
+    record (never the simulator's truth), and the same pre-shared key for both."""
+    sat_rec = simulation.result.satellite
+    frame_bytes = mission.satellite.payload.classical.frame_bytes
+    probabilities = tuple(float(p) for p in sat_rec.probabilities)
+    satellite = SatelliteSetup(int(sat_rec.seed), probabilities,  # type: ignore[arg-type]
+                               mission.protocol, auth_seed=seed, rng_seed=seed + 2,
+                               frame_bytes=frame_bytes, retransmit_s=retransmit_s)
+    ground = GroundSetup(simulation.result.ground,
+                         tuple(float(x) for x in sat_rec.intensities),  # type: ignore[arg-type]
+                         probabilities, mission.protocol,  # type: ignore[arg-type]
+                         auth_seed=seed, rng_seed=seed + 1, frame_bytes=frame_bytes,
+                         retransmit_s=retransmit_s)
+    return satellite, ground
+
+
+def pass_link_profiles(
+    mission: Mission, station: Station, geometry: PassGeometry, faults: LinkFaults | None = None,
+) -> tuple[LinkProfile, LinkProfile]:
+    """(uplink, downlink) over the pass: light time, link rate, the classical beam's frame
+    loss (:mod:`satqkd.link.classical`) and the configured faults (not the tamper hooks)."""
+    faults = faults or LinkFaults()
+    payload = mission.satellite.payload
+    t_grid = np.asarray(geometry.t_s, dtype=np.float64)
+    frame_bits = 8 * payload.classical.frame_bytes
+    rx_div = payload.classical.downlink_divergence_urad or payload.divergence_urad
+    down_p = downlink_frame_loss_probability(
+        geometry.range_km, geometry.elevation_deg, divergence_urad=rx_div,
+        tx_aperture_m=payload.tx_aperture_m, rx_aperture_m=station.aperture_m,
+        frame_bits=frame_bits, zenith_transmittance=station.zenith_transmittance,
+        haze_extinction_db=station.haze_extinction_db,
+    )
+    up_p = uplink_frame_loss_probability(
+        geometry.range_km, geometry.elevation_deg, power_mw=payload.classical.uplink_power_mw,
+        wavelength_nm=payload.classical.uplink_wavelength_nm,
+        divergence_urad=payload.classical.uplink_divergence_urad,
+        rx_aperture_m=payload.tx_aperture_m, frame_bits=frame_bits,
+        zenith_transmittance=station.zenith_transmittance,
+        haze_extinction_db=station.haze_extinction_db,
+    )
+    range_km = np.asarray(geometry.range_km, dtype=np.float64)
+    rate = payload.classical.data_rate_bps
+
+    def profile(loss: Any) -> LinkProfile:
+        return LinkProfile(t_grid, range_km, np.asarray(loss, dtype=np.float64)
+                           * np.ones_like(t_grid), rate_bps=rate, extra_loss=faults.extra_loss,
+                           corrupt_probability=faults.corrupt_probability,
+                           duplicate_probability=faults.duplicate_probability,
+                           reorder_s=faults.reorder_s, outages=faults.outages)
+
+    return profile(up_p), profile(down_p)
+
+
 def run_pass(
     mission: Mission,
     station: Station,
@@ -137,49 +191,14 @@ def run_pass(
         mission, station, start=start, max_elevation_deg=max_elevation_deg,
         duration_s=duration_s, seed=seed, progress=sim_progress,
     )
-    payload = mission.satellite.payload
-    proto = mission.protocol
-    geo = sim.geometry
-    sat_auth, ground_auth, used = make_authenticators(proto, seed)
-    randomness = SourceRandomness(sim.result.satellite.seed, sim.result.satellite.probabilities)
-    satellite = Satellite(randomness, proto, sat_auth,
-                          frame_bytes=payload.classical.frame_bytes, seed=seed + 2)
-    source = EstimationSource(*sim.result.satellite.intensities,
-                              *sim.result.satellite.probabilities)
-    ground = GroundStation(sim.result.ground, source, proto, ground_auth, seed=seed + 1,
-                           frame_bytes=payload.classical.frame_bytes)
-
-    t_grid = geo.t_s
-    frame_bits = 8 * payload.classical.frame_bytes
-    rx_div = payload.classical.downlink_divergence_urad or payload.divergence_urad
-    down_p = downlink_frame_loss_probability(
-        geo.range_km, geo.elevation_deg, divergence_urad=rx_div,
-        tx_aperture_m=payload.tx_aperture_m, rx_aperture_m=station.aperture_m,
-        frame_bits=frame_bits, zenith_transmittance=station.zenith_transmittance,
-        haze_extinction_db=station.haze_extinction_db,
-    )
-    up_p = uplink_frame_loss_probability(
-        geo.range_km, geo.elevation_deg, power_mw=payload.classical.uplink_power_mw,
-        wavelength_nm=payload.classical.uplink_wavelength_nm,
-        divergence_urad=payload.classical.uplink_divergence_urad,
-        rx_aperture_m=payload.tx_aperture_m, frame_bits=frame_bits,
-        zenith_transmittance=station.zenith_transmittance,
-        haze_extinction_db=station.haze_extinction_db,
-    )
-
-    def latency(t: float) -> float:
-        return float(np.interp(t, t_grid, geo.range_km)) / SPEED_OF_LIGHT_KM_S
-
-    def loss_fn(grid: np.ndarray) -> Any:
-        return lambda t: min(1.0, float(np.interp(t, t_grid, grid)) + faults.extra_loss)
-
-    uplink, downlink = link_directions(
-        mission, latency, loss_fn(np.asarray(down_p) * np.ones_like(t_grid)),
-        loss_fn(np.asarray(up_p) * np.ones_like(t_grid)),
-        uplink=faults.direction(faults.tamper_uplink),
-        downlink=faults.direction(faults.tamper_downlink),
-    )
+    sat_setup, ground_setup = pass_setups(mission, sim, seed)
+    satellite, ground = sat_setup.build(), ground_setup.build()
+    up_profile, down_profile = pass_link_profiles(mission, station, sim.geometry, faults)
+    uplink = up_profile.direction(faults.tamper_uplink)
+    downlink = down_profile.direction(faults.tamper_downlink)
     outcome = run_session(satellite, ground, uplink, downlink,
                           rng=np.random.default_rng([seed, 0x11E]),
-                          max_time_s=geo.duration_s + LINGER_S, progress=progress)
-    return PassRun(sim, outcome, time.perf_counter() - wall0, used())
+                          max_time_s=sim.geometry.duration_s + LINGER_S, progress=progress)
+    used = (satellite.endpoint.auth.outgoing.key_bits_used()  # type: ignore[attr-defined]
+            + ground.endpoint.auth.outgoing.key_bits_used())  # type: ignore[attr-defined]
+    return PassRun(sim, outcome, time.perf_counter() - wall0, used)

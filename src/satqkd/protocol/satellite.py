@@ -24,6 +24,7 @@ from satqkd.protocol.blocks import KeyBlock, unverified_block_id
 from satqkd.protocol.endpoint import Endpoint, MessageAuthenticator, Received
 from satqkd.protocol.messages import (
     Abandon,
+    Close,
     Detections,
     EndOfPass,
     KeyAck,
@@ -103,8 +104,22 @@ class Satellite:
         self.keys: dict[int, KeyBlock] = {}
         self._abandoned: set[int] = set()
         self.ended = False
+        self.closed = False
         self._last_batch: int | None = None
         self.processing_s = 0.0
+
+    # -- driving (the same calls for every transport) --------------------------------------
+    def tick(self, now_s: float) -> None:
+        """Act on the clock: the satellite only reacts to messages, so nothing to do."""
+
+    def next_event_s(self) -> float | None:
+        """When :meth:`tick` next has work (never: the satellite is message driven)."""
+        return None
+
+    @property
+    def finished(self) -> bool:
+        """The ground closed the session: every block is resolved on both sides."""
+        return self.closed
 
     # -- message handling --------------------------------------------------------------------
     def receive(self, frame: bytes, now_s: float) -> None:
@@ -133,6 +148,8 @@ class Satellite:
                 self._next_batch += 1
         elif isinstance(msg, EndOfPass):
             self._last_batch = msg.last_batch_id
+        elif isinstance(msg, Close):
+            self.closed = True
         elif isinstance(msg, PaInstruction):
             self._amplify(msg)
         elif isinstance(msg, KeyAck):

@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from satqkd.config.models import Mission
-from satqkd.protocol.blocks import KeyBlock
+from satqkd.protocol.blocks import KeyBlock, KeyPairComparison
 from satqkd.protocol.ground import GroundStation
 from satqkd.protocol.link import LinkDirection
 from satqkd.protocol.satellite import Satellite
@@ -29,7 +28,7 @@ ProgressFn = Callable[[float, int, int], None]
 
 
 @dataclass
-class SessionOutcome:
+class SessionOutcome(KeyPairComparison):
     """What happened during the protocol run (both sides' keys and the link's record)."""
 
     satellite_keys: dict[int, KeyBlock]
@@ -40,32 +39,6 @@ class SessionOutcome:
     uplink: LinkDirection
     downlink: LinkDirection
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def keys_match(self) -> bool:
-        """Every block held by either side is held by both, bit for bit."""
-        if set(self.satellite_keys) != set(self.ground_keys):
-            return False
-        return all(np.array_equal(self.satellite_keys[b].bits, self.ground_keys[b].bits)
-                   for b in self.ground_keys)
-
-    @property
-    def mismatched_blocks(self) -> int:
-        """Blocks both hold but with different bits (must be 0)."""
-        return sum(1 for b in set(self.satellite_keys) & set(self.ground_keys)
-                   if not np.array_equal(self.satellite_keys[b].bits, self.ground_keys[b].bits))
-
-    @property
-    def one_sided_blocks(self) -> int:
-        """Blocks only one side committed (the link ended before the last acknowledgement)."""
-        return len(set(self.satellite_keys) ^ set(self.ground_keys))
-
-    @property
-    def final_key_bits(self) -> int:
-        """Bits of final key held identically by both sides."""
-        return sum(int(self.ground_keys[b].bits.size) for b in self.ground_keys
-                   if b in self.satellite_keys
-                   and np.array_equal(self.ground_keys[b].bits, self.satellite_keys[b].bits))
 
     def frames_lost(self) -> int:
         """Frames lost on both directions."""
@@ -150,14 +123,3 @@ def run_session(
         outcome.notes.append("the link closed before every block was resolved")
     return outcome
 
-
-def link_directions(
-    mission: Mission, latency_s: Callable[[float], float],
-    downlink_loss: Callable[[float], float], uplink_loss: Callable[[float], float],
-    **faults: Any,
-) -> tuple[LinkDirection, LinkDirection]:
-    """Uplink and downlink with the mission's rate, latency and loss (plus test faults)."""
-    rate = mission.satellite.payload.classical.data_rate_bps
-    up = LinkDirection(latency_s, uplink_loss, rate_bps=rate, **faults.get("uplink", {}))
-    down = LinkDirection(latency_s, downlink_loss, rate_bps=rate, **faults.get("downlink", {}))
-    return up, down
