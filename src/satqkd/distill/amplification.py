@@ -14,15 +14,19 @@ hash itself accepts any size.
 
 Three bit-exact implementations of the same product:
 
-* :func:`toeplitz_hash` — the fast one: ``T·x`` over GF(2) on 64-bit words, square Toeplitz
-  tiles multiplied by the transposed Karatsuba recursion down to 16×16-word blocks done with
-  carry-less multiplies (:mod:`satqkd.distill.gf2`);
+* :func:`toeplitz_hash` — the fast one: ``T·x`` over GF(2) on 64-bit words
+  (:mod:`satqkd.distill.gf2`): square Toeplitz tiles, each split by the transposed Karatsuba
+  recursion down to blocks of ≤ 64 words done directly with SIMD carry-less multiplies
+  (AVX-512 ``VPCLMULQDQ`` where the CPU has it, else AVX2 or ``PCLMULQDQ``). On a CPU with no
+  carry-less multiply at all it falls back to the FFT below (up to 2^22 input bits);
 * :func:`toeplitz_hash_fft` — ``T·x`` as the slice ``(s ∗ x)_(i+n−1)`` of the integer
   convolution, by a float64 real FFT, rounded and reduced mod 2 (exact: the convolution
   values are ≤ n ≤ 2^22 and the FFT's rounding error stays far below ½ at these sizes);
+  the plain method, 20–40× slower, kept for comparison and as a second reference;
 * :func:`toeplitz_hash_reference` — the explicit matrix (small sizes), and
-  :func:`toeplitz_hash_direct`, row by row with packed words and popcounts (exact at any
-  size, O(m·n/64); about a second at 100 kbit).
+  :func:`toeplitz_rows_direct`, chosen rows one by one, each the parity of a window of the
+  reversed seed AND the key (exact at any size, n/64 word operations per row): the plain
+  references the tests compare the fast product with.
 
 Bit convention: keys and seeds are 0/1 uint8 arrays, one bit per element.
 """
@@ -36,6 +40,7 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
+from satqkd.distill import clmul
 from satqkd.distill.gf2 import toeplitz_gf2
 from satqkd.errors import InputError
 
@@ -79,6 +84,8 @@ def _check_args(
     s = np.ascontiguousarray(seed, dtype=np.uint8)
     if x.ndim != 1 or s.ndim != 1:
         raise ValueError("key and seed are 1-D bit arrays")
+    if (x.size and x.max() > 1) or (s.size and s.max() > 1):
+        raise ValueError("key and seed hold one bit (0 or 1) per element")
     _check_lengths(x.size, n_out)
     if s.size != x.size + n_out - 1:
         raise ValueError(f"seed must have n + m - 1 = {x.size + n_out - 1} bits, has {s.size}")
@@ -90,6 +97,8 @@ def toeplitz_hash(
 ) -> NDArray[np.uint8]:
     """``T(seed)·bits mod 2``: ``n_out`` bits from ``bits`` ([n] → [m], 0/1 uint8)."""
     x, s = _check_args(bits, seed, n_out)
+    if clmul.CLMUL_MODE == "soft" and x.size <= MAX_FFT_INPUT_BITS:
+        return toeplitz_hash_fft(x, s, n_out)  # software carry-less products are slower
     return toeplitz_gf2(x, s, n_out)
 
 
@@ -122,17 +131,17 @@ def toeplitz_hash_reference(
 
 
 @numba.njit(cache=True)
-def _direct_rows(r_words: NDArray[np.uint64], x_words: NDArray[np.uint64], m: int
-                 ) -> NDArray[np.uint8]:
+def _direct_rows(r_words: NDArray[np.uint64], x_words: NDArray[np.uint64], m: int,
+                 rows: NDArray[np.int64]) -> NDArray[np.uint8]:
     """Row i of T is the window r[m−1−i : m−1−i+n] of the reversed seed r; y_i = parity(row·x).
 
     ``r_words`` is r packed LSB first with at least one spare zero word; ``x_words`` is x
     packed the same way (zero past n), so window bits past n meet zeros of x.
     """
     n_words = x_words.shape[0]
-    y = np.zeros(m, dtype=np.uint8)
-    for i in range(m):
-        start = m - 1 - i
+    y = np.zeros(rows.shape[0], dtype=np.uint8)
+    for t in range(rows.shape[0]):
+        start = m - 1 - rows[t]
         q, b = start >> 6, np.uint64(start & 63)
         acc = np.uint64(0)
         for w in range(n_words):
@@ -142,7 +151,7 @@ def _direct_rows(r_words: NDArray[np.uint64], x_words: NDArray[np.uint64], m: in
             acc ^= word & x_words[w]
         for shift in (32, 16, 8, 4, 2, 1):  # parity of the popcount
             acc ^= acc >> np.uint64(shift)
-        y[i] = np.uint8(acc & np.uint64(1))
+        y[t] = np.uint8(acc & np.uint64(1))
     return y
 
 
@@ -152,16 +161,27 @@ def _pack_words(bits: NDArray[np.uint8], spare_words: int = 0) -> NDArray[np.uin
     return np.packbits(padded, bitorder="little").view("<u8").astype(np.uint64)
 
 
+def toeplitz_rows_direct(
+    bits: NDArray[np.uint8], seed: NDArray[np.uint8], n_out: int, rows: NDArray[np.int64]
+) -> NDArray[np.uint8]:
+    """Bits ``rows`` of ``T·x mod 2``, row by row: a shifted window of the reversed seed, AND x,
+    parity.
+
+    Slow (n/64 word operations per row) and exact at any size: an independent reference for
+    sizes where the dense matrix does not fit in memory (all rows: :func:`toeplitz_hash_direct`).
+    """
+    x, s = _check_args(bits, seed, n_out)
+    r = np.ascontiguousarray(rows, dtype=np.int64)
+    if r.ndim != 1 or (r.size and (r.min() < 0 or r.max() >= n_out)):
+        raise ValueError(f"rows must be a 1-D array of indices in 0..{n_out - 1}")
+    return _direct_rows(_pack_words(s[::-1].copy(), spare_words=2), _pack_words(x), n_out, r)
+
+
 def toeplitz_hash_direct(
     bits: NDArray[np.uint8], seed: NDArray[np.uint8], n_out: int
 ) -> NDArray[np.uint8]:
-    """``T·x mod 2`` row by row — each row a shifted window of the reversed seed, AND x, parity.
-
-    Slow (O(m·n/64) word operations) and exact at any size: an independent reference for
-    sizes where the dense matrix does not fit in memory.
-    """
-    x, s = _check_args(bits, seed, n_out)
-    return _direct_rows(_pack_words(s[::-1].copy(), spare_words=2), _pack_words(x), n_out)
+    """All of ``T·x mod 2`` by :func:`toeplitz_rows_direct` (O(m·n/64); a second at 100 kbit)."""
+    return toeplitz_rows_direct(bits, seed, n_out, np.arange(n_out))
 
 
 def leftover_hash_epsilon(min_entropy_bits: float, n_out: int) -> float:
