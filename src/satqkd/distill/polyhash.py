@@ -31,31 +31,37 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 from numpy.typing import NDArray
 
 MERSENNE_127 = (1 << 127) - 1
 BLOCK_BITS = 64
 KEY_BYTES = 16
 
-_M32 = np.uint64(0xFFFFFFFF)
 _M63 = np.uint64((1 << 63) - 1)
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
 _U2 = np.uint64(2)
-_S32 = np.uint64(32)
 _S63 = np.uint64(63)
 
 
-@numba.njit(cache=True, inline="always")
-def _mul64(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
-    """Full 128-bit product ``a·b`` as (hi, lo) with 64-bit arithmetic."""
-    a0, a1 = a & _M32, a >> _S32
-    b0, b1 = b & _M32, b >> _S32
-    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
-    mid = (p00 >> _S32) + (p01 & _M32) + (p10 & _M32)
-    lo = (p00 & _M32) | (mid << _S32)
-    hi = p11 + (p01 >> _S32) + (p10 >> _S32) + (mid >> _S32)
-    return hi, lo
+@intrinsic
+def _mul64(typingctx, a, b):  # type: ignore[no-untyped-def]
+    """Full 128-bit product ``a·b`` of two uint64 as (hi, lo): one LLVM ``i128`` multiply."""
+    if not (a == types.uint64 and b == types.uint64):
+        return None
+    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        i128 = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        hi = builder.trunc(builder.lshr(product, ir.Constant(i128, 64)), ir.IntType(64))
+        lo = builder.trunc(product, ir.IntType(64))
+        return context.make_tuple(builder, signature.return_type, [hi, lo])
+
+    return sig, codegen
 
 
 @numba.njit(cache=True, inline="always")
@@ -131,13 +137,14 @@ def encode_blocks(data: bytes | NDArray[np.uint8]) -> tuple[NDArray[np.uint64], 
     """
     if isinstance(data, np.ndarray):
         bits = np.asarray(data, dtype=np.uint8)
-        raw = np.packbits(bits).tobytes()
+        packed = np.packbits(bits)
         n_bits = int(bits.size)
     else:
-        raw = bytes(data)
-        n_bits = 8 * len(raw)
-    raw += b"\x00" * (-len(raw) % 8)
-    return np.frombuffer(raw, dtype="<u8").astype(np.uint64), n_bits
+        packed = np.frombuffer(bytes(data), dtype=np.uint8)
+        n_bits = 8 * packed.size
+    words = np.zeros(-(-packed.size // 8), dtype="<u8")  # zero padding to whole blocks
+    words.view(np.uint8)[:packed.size] = packed
+    return words.astype(np.uint64, copy=False), n_bits
 
 
 def n_blocks(n_bits: int) -> int:
