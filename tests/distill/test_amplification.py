@@ -160,6 +160,33 @@ def test_tile_plan_covers_the_matrix() -> None:
             c //= 2
 
 
+@pytest.mark.parametrize("k_words", [2, 38, 64, 5 * 64])
+def test_kernel_ignores_the_words_around_a_seed_window(k_words: int) -> None:
+    # the direct kernel's loads run past the window; those words must never reach the output
+    rng = np.random.default_rng(k_words)
+    slack = gf2.SLACK_WORDS
+    u = rng.integers(0, 2**63, 2 * k_words + 2 * slack, dtype=np.uint64)
+    x = rng.integers(0, 2**63, k_words, dtype=np.uint64)
+    outputs = []
+    for fill in (0, 2**64 - 1):
+        u[:slack] = u[-slack:] = np.uint64(fill)
+        y = np.empty(k_words, dtype=np.uint64)
+        gf2._tmvp(u[slack:-slack], x, y, np.full(4 * k_words + slack, 7, np.uint64),
+                  np.empty(2 * gf2.BASE_WORDS + 16, np.uint64))
+        outputs.append(y)
+    assert np.array_equal(outputs[0], outputs[1])
+    # and the words are the middle product: y = words K..2K−1 of U·X (bit 0 of u unused)
+    u_int = int.from_bytes(u[slack:-slack].astype("<u8").tobytes(), "little")
+    x_int = int.from_bytes(x.astype("<u8").tobytes(), "little")
+    product = 0
+    while x_int:
+        low = x_int & -x_int
+        product ^= u_int << (low.bit_length() - 1)
+        x_int ^= low
+    middle = (product >> (64 * k_words)) & ((1 << (64 * k_words)) - 1)
+    assert int.from_bytes(outputs[0].astype("<u8").tobytes(), "little") == middle
+
+
 def test_word_packing_at_any_bit_offset() -> None:
     rng = np.random.default_rng(5)
     bits = rng.integers(0, 2, 1000, dtype=np.uint8)

@@ -16,6 +16,10 @@ How the products are emitted is chosen once, from the CPU numba compiles for
 128-bit ``PCLMULQDQ``, or, on CPUs without a carry-less multiply (and when numba is told to
 compile for a generic CPU), the shift-and-XOR software product :func:`clmul_soft` on every
 lane. All four give the same bits (tested); only their speed differs.
+
+numba's on-disk cache of the kernels that use these intrinsics (in :mod:`satqkd.distill.gf2`)
+is keyed by the CPU and by the source of *their* module, not of this one: after editing the
+code generation here, touch ``gf2.py`` (or clear its ``__pycache__``).
 """
 
 from __future__ import annotations
@@ -43,11 +47,11 @@ _V8 = ir.VectorType(_I64, 8)
 
 
 def _target_features() -> set[str]:
-    """CPU features numba compiles for: the host's, unless NUMBA_CPU_NAME says otherwise."""
-    if numba.config.CPU_NAME is None:
+    """CPU features numba compiles for, as numba picks them: NUMBA_CPU_FEATURES if set (empty
+    for NUMBA_CPU_NAME=generic), else the host's."""
+    flags = numba.config.CPU_FEATURES
+    if flags is None:
         flags = _llvm.get_host_cpu_features().flatten()
-    else:  # an explicit (e.g. "generic") target: only the features it was given
-        flags = numba.config.CPU_FEATURES or ""
     return {f[1:] for f in flags.split(",") if f.startswith("+")}
 
 

@@ -27,9 +27,13 @@ three half-size products instead of four (the transposed Karatsuba step, Fan & H
 IEEE Trans. Comput. 56, 224 (2007)), recursively down to the direct kernel.
 
 **Rectangles** (:func:`toeplitz_gf2`). An m × n Toeplitz matrix is cut into square K-word
-tiles, K = c·2^L (c ≤ :data:`BASE_WORDS`) chosen by :func:`_plan` to minimise a cost model
-of the kernels measured on an AMD EPYC (Zen 4); zero padding past the matrix edges only meets
-zero input bits or discarded output rows.
+tiles, K = c·2^L (c even, ≤ :data:`BASE_WORDS`) chosen by :func:`_plan` to minimise a cost
+model of the kernels measured on an AMD EPYC (Zen 4); zero padding past the matrix edges only
+meets zero input bits or discarded output rows.
+
+The direct kernel's vector loads run up to :data:`SLACK_WORDS` past both ends of its seed
+window (into words that only reach discarded outputs); every buffer a seed window lies in is
+allocated with that much room (:func:`_tiled`, :func:`_tmvp`), so these kernels are private.
 """
 
 from __future__ import annotations
