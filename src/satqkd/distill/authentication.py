@@ -14,7 +14,7 @@ tag, index not sent by the peer) is accepted with probability at most
 
     ε_auth = (d · 2^(128−t) + 1) / 2^127,   d = ⌈8·bytes/64⌉ + 1 blocks,
 
-(:meth:`WegmanCarter.epsilon`; 1.6e-16 for a 1-kB message and t = 64); q attempts succeed with
+(:meth:`WegmanCarter.epsilon`; 1.4e-17 for a 1-kB message and t = 64); q attempts succeed with
 probability at most q·ε_auth. Key consumed: 128 bits for r plus t bits per message index used
 (:attr:`KeyPool.bits_consumed`).
 
