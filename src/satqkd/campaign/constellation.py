@@ -7,6 +7,9 @@ of the ascending node (a Walker-star-like pattern without phasing between planes
 Sun-synchronous orbit a node offset is a local-time offset (15° per hour), so planes become
 different local times of the node (``ltan_hours``); a circular orbit moves its ``raan_deg``; a
 TLE orbit has its node and mean anomaly turned in the SGP4 elements.
+
+:func:`missions_from_tles` does the same for real satellites: one mission per TLE of a
+file (the usual two- or three-line format, as published by satellite catalogues).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from satqkd.config.models import CircularOrbit, Mission, SsoOrbit, TleOrbit
 from satqkd.errors import InputError
 from satqkd.orbit.tle import satrec_from_tle
 
-__all__ = ["constellation", "shifted_orbit"]
+__all__ = ["constellation", "missions_from_tles", "parse_tles", "shifted_orbit"]
 
 
 def shifted_orbit(
@@ -83,4 +86,50 @@ def constellation(
             satellite = mission.satellite.model_copy(update={"name": name, "orbit": orbit})
             out.append(mission.model_copy(update={"name": f"{mission.name}-p{p + 1}s{s + 1}",
                                                   "satellite": satellite}))
+    return out
+
+
+def parse_tles(text: str, source: str | None = None) -> list[tuple[str | None, str, str]]:
+    """``(name, line1, line2)`` of every TLE in ``text`` (2- or 3-line format, validated).
+
+    A line before a ``1 `` line that is not itself a TLE line is the satellite's name (a
+    leading ``0 `` is dropped). Raises :class:`InputError` naming the line of a malformed set.
+    """
+    from satqkd.orbit.tle import validate_tle
+
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    out: list[tuple[str | None, str, str]] = []
+    name: str | None = None
+    k = 0
+    while k < len(lines):
+        line = lines[k]
+        if line.startswith("1 ") and k + 1 < len(lines) and lines[k + 1].startswith("2 "):
+            validate_tle(line, lines[k + 1], source=f"{source or 'TLE'} (line {k + 1})")
+            out.append((name, line, lines[k + 1]))
+            name = None
+            k += 2
+            continue
+        if line.startswith(("1 ", "2 ")):
+            raise InputError("TLE line without its partner line", source=source,
+                             field=f"line {k + 1}", value=line)
+        name = line[2:].strip() if line.startswith("0 ") else line.strip()
+        k += 1
+    if not out:
+        raise InputError("no two-line element set found", source=source)
+    return out
+
+
+def missions_from_tles(mission: Mission, text: str, source: str | None = None) -> list[Mission]:
+    """One mission per TLE in ``text``: the mission's payload, stations, procedure and
+    protocol on each satellite's real orbit (named from the file, or ``"<name> <NORAD id>"``)."""
+    out = []
+    for k, (name, line1, line2) in enumerate(parse_tles(text, source)):
+        label = name or f"{mission.satellite.name} {line1[2:7].strip()}"
+        satellite = mission.satellite.model_copy(update={
+            "name": label, "orbit": TleOrbit(line1=line1, line2=line2)})
+        out.append(mission.model_copy(update={"name": f"{mission.name}-{k + 1}",
+                                              "satellite": satellite}))
+    names = [m.satellite.name for m in out]
+    if len(set(names)) != len(names):
+        raise InputError("two TLEs name the same satellite", source=source, value=names)
     return out

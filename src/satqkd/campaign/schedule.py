@@ -8,14 +8,16 @@ satellite is in the Earth's shadow (if ``require_satellite_shadow``), and the li
 least ``min_link_duration_s``. Its QKD window follows the procedure
 (:func:`~satqkd.simulate.geometry.qkd_window`).
 
-Then the sky decides (:mod:`satqkd.campaign.weather`), and a satellite with one optical
-terminal serves one station at a time: when two clear candidates of the same satellite
-overlap (windows closer than ``repoint_s``, the slew and acquisition time, SPEC §1: tracking
-starts ~5 min before QKD) the higher pass is kept and the other marked ``conflict``.
+Then the sky decides (:mod:`satqkd.campaign.weather`), and one optical terminal serves one
+link at a time: a satellite serves one station, a station's telescope tracks one satellite.
+When two clear candidates that share a satellite or a station overlap (windows closer than
+``repoint_s``, the slew and acquisition time, SPEC §1: tracking starts ~5 min before QKD)
+the higher pass is kept and the other marked ``conflict``.
 """
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,8 +67,8 @@ def pass_seed(seed: int, satellite_index: int, station_key: str, rise_unix_s: fl
 def search_chunks(start_unix_s: float, end_unix_s: float,
                   chunk_days: float = CHUNK_DAYS) -> list[tuple[float, float]]:
     """``[t0, t1)`` intervals covering the campaign, one per search task."""
-    edges = np.arange(start_unix_s, end_unix_s, chunk_days * 86400.0).tolist() + [end_unix_s]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+    edges = [*np.arange(start_unix_s, end_unix_s, chunk_days * 86400.0).tolist(), end_unix_s]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def search_chunk(
@@ -127,16 +129,24 @@ def mark_weather_and_conflicts(
         else:
             clear.append(c)
     kept: list[Candidate] = []
-    busy: dict[int, list[tuple[float, float]]] = {}
-    for c in sorted(clear, key=lambda c: -c.outcome.max_elevation_deg):
+    satellite_busy: dict[int, list[tuple[float, float]]] = {}
+    station_busy: dict[str, list[tuple[float, float]]] = {}
+    for c in sorted(clear, key=lambda c: (-c.outcome.max_elevation_deg, c.satellite_index)):
         w0 = c.outcome.window_start_unix_s - repoint_s
         w1 = c.outcome.window_end_unix_s + repoint_s
-        taken = busy.setdefault(c.satellite_index, [])
-        if any(a < w1 and w0 < b for a, b in taken):
+        by_satellite = satellite_busy.setdefault(c.satellite_index, [])
+        by_station = station_busy.setdefault(c.station_key, [])
+        if any(a < w1 and w0 < b for a, b in by_satellite):
             skipped.append(c.outcome.with_result(status="conflict",
                                                  note="satellite serving another station"))
             continue
-        taken.append((c.outcome.window_start_unix_s, c.outcome.window_end_unix_s))
+        if any(a < w1 and w0 < b for a, b in by_station):
+            skipped.append(c.outcome.with_result(status="conflict",
+                                                 note="station tracking another satellite"))
+            continue
+        window = (c.outcome.window_start_unix_s, c.outcome.window_end_unix_s)
+        by_satellite.append(window)
+        by_station.append(window)
         kept.append(c)
     kept.sort(key=lambda c: c.outcome.window_start_unix_s)
     return kept, skipped

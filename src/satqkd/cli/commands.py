@@ -31,3 +31,7 @@ REGISTRY.append(_simulate.register)
 from satqkd.cli import relay as _relay  # noqa: E402
 
 REGISTRY.append(_relay.register)
+
+from satqkd.cli import campaign as _campaign  # noqa: E402
+
+REGISTRY.append(_campaign.register)

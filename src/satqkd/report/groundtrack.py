@@ -1,9 +1,10 @@
-"""Ground tracks on a latitude/longitude graticule (matplotlib, Agg: files only).
+"""Ground tracks on a map outline (matplotlib, Agg: files only).
 
-No map data ships with satqkd and none is downloaded, so the "map" is an equirectangular
-graticule (lines every 15°/30°) with the stations marked and the track drawn on it; no
-coastlines. The sub-satellite point is the geodetic point below the satellite (WGS84,
-Bowring's closed-form latitude: far below a pixel's error for plotting).
+The map is equirectangular (longitude and latitude in degrees, equal aspect) with a
+graticule and the coastlines shipped in the package (:mod:`satqkd.report.coastline`,
+Natural Earth 1:50m; nothing is downloaded); the stations are marked and the tracks drawn on
+it. The sub-satellite point is the geodetic point below the satellite (WGS84, Bowring's
+closed-form latitude: far below a pixel's error for plotting).
 """
 
 from __future__ import annotations
@@ -17,15 +18,25 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from numpy.typing import NDArray
 
 from satqkd.orbit.propagate import SatelliteOrbit
+from satqkd.report.coastline import borders, land_rings, nan_joined
 
-__all__ = ["draw_ground_track", "plot_ground_tracks", "subsatellite_points", "visibility_radius_deg"]
+__all__ = [
+    "draw_ground_track",
+    "draw_map",
+    "plot_ground_tracks",
+    "subsatellite_points",
+    "visibility_radius_deg",
+]
 
 _WGS84_A_KM = 6378.137
 _WGS84_F = 1.0 / 298.257223563
 _EARTH_MEAN_RADIUS_KM = 6371.0
+_SEA = "#dbe9f4"
+_LAND = "#f3efe4"
 
 
 def subsatellite_points(
@@ -59,17 +70,34 @@ def _split_at_antimeridian(lat: NDArray, lon: NDArray) -> tuple[NDArray, NDArray
     return np.insert(lat, jump, np.nan), np.insert(lon, jump, np.nan)
 
 
-def _graticule(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+def draw_map(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+    """Graticule, sea and land (coastlines, borders) on ``ax``.
+
+    ``extent`` is ``(lon_min, lon_max, lat_min, lat_max)`` in degrees.
+    """
     lon0, lon1, lat0, lat1 = extent
     span = max(lon1 - lon0, lat1 - lat0)
     step = 30.0 if span > 90 else 10.0 if span > 30 else 5.0
     ax.set_xticks(np.arange(np.ceil(lon0 / step) * step, lon1 + 1e-9, step))
     ax.set_yticks(np.arange(np.ceil(lat0 / step) * step, lat1 + 1e-9, step))
-    ax.grid(True, color="0.8", lw=0.6)
+    ax.grid(True, color="0.75", lw=0.5)
+    ax.set_axisbelow("line")  # above the land, below the tracks
     ax.set_xlim(lon0, lon1)
     ax.set_ylim(lat0, lat1)
     ax.set_aspect("equal")
-    ax.set_facecolor("#f4f8fb")
+    ax.set_facecolor(_SEA)
+    rings: dict[bool, list[NDArray[np.float64]]] = {False: [], True: []}
+    for (lon, lat), hole in land_rings():
+        if lon.max() >= lon0 and lon.min() <= lon1 and lat.max() >= lat0 and lat.min() <= lat1:
+            rings[hole].append(np.column_stack([lon, lat]))
+    for hole, polygons in rings.items():
+        land = PolyCollection(polygons, facecolors=_SEA if hole else _LAND,
+                              edgecolors="#6b6b5b", linewidths=0.5, zorder=0.55 if hole else 0.5)
+        land.set_in_layout(False)
+        ax.add_collection(land, autolim=False)
+    border_lon, border_lat = nan_joined(borders())
+    (line,) = ax.plot(border_lon, border_lat, color="#9a9a8a", lw=0.4, zorder=0.6)
+    line.set_in_layout(False)
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
 
@@ -108,7 +136,7 @@ def plot_ground_tracks(
         extent = (max(min(lons) - 30.0, -180.0), min(max(lons) + 30.0, 180.0),
                   max(min(lats) - 25.0, -90.0), min(max(lats) + 25.0, 90.0))
     fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
-    _graticule(ax, extent)
+    draw_map(ax, extent)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, (label, lat, lon, highlight) in enumerate(tracks):
         draw_ground_track(ax, lat, lon, highlight=highlight, color=colors[k % len(colors)],
@@ -122,7 +150,7 @@ def plot_ground_tracks(
                     lat + visibility_deg * np.cos(az), color="0.5", lw=0.6, ls="--")
     if tracks and len(tracks) <= 8:
         ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(title or "ground track (graticule only: no map data offline)")
+    ax.set_title(title or "ground track")
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)
