@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
         store: Annotated[Path | None, typer.Option(help="Key store (SQLite) to add the final keys to")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print a JSON report")] = False,
         plot: Annotated[Path | None, typer.Option(help="Plot QBER per packet and key per block (PNG)")] = None,
+        transport: Annotated[str, typer.Option(help="memory: one process, simulated time; udp: one process per party over loopback UDP, real time")] = "memory",
+        time_scale: Annotated[float, typer.Option(help="With --transport udp: run the pass this many times faster than real time")] = 1.0,
     ) -> None:
         """Simulate a pass photon by photon and run satellite and ground live over the link.
 
@@ -39,12 +41,29 @@ def register(app: typer.Typer) -> None:
         st = station_option(m, station) if station else next(iter(m.stations.values()))
         if duration is not None and duration <= 0:
             raise InputError("must be positive", source="--duration", value=duration)
+        if transport not in ("memory", "udp"):
+            raise InputError("choose memory or udp", source="--transport", value=transport)
+        if time_scale <= 0:
+            raise InputError("must be positive", source="--time-scale", value=time_scale)
+        if transport == "udp" and (store is not None or plot is not None):
+            raise InputError("--store and --plot need --transport memory", source="--transport",
+                             value=transport)
         from satqkd.simulate.pass_simulation import simulate_pass
 
         with pass_progress(f"simulate {m.satellite.name} → {st.name}") as sim_progress:
             sim = simulate_pass(m, st, start=time_option(start),
                                 max_elevation_deg=max_elevation, duration_s=duration,
                                 seed=seed, progress=sim_progress)
+        if transport == "udp":
+            from satqkd.protocol.two_process import run_pass_two_processes
+
+            two = run_pass_two_processes(m, st, sim, seed=seed, time_scale=time_scale)
+            report = sim.summary() | two.summary()
+            if json_out:
+                print_json(report)
+            else:
+                _print_udp_report(report)
+            return
         with session_progress(sim.geometry.duration_s) as progress:
             run = run_pass(m, st, seed=seed, simulation=sim, progress=progress)
         report = run.summary()
@@ -85,6 +104,30 @@ def _print_report(report: dict) -> None:
                       f"{sum(1 for b in report['blocks'] if b['bits'])} blocks"),
         ("keys match", str(report["keys_match"])),
         ("ε total", f"{report['epsilon_total']:.2e}"),
+        ("frames lost", f"{report['frames_lost']:,} of {report['frames_sent']:,}"),
+        ("wall time", f"{report['wall_time_s']:.1f} s"),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)
+
+
+def _print_udp_report(report: dict) -> None:
+    console = Console()
+    table = Table(title=f"{report['mission']} → {report['station']}: {report['pass']}, "
+                        f"{report['transport']}")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    keyed = [b for b in report["blocks"] if b["latency_s"] is not None]
+    rows = [
+        ("time scale", f"{report['time_scale']:g}× real time"),
+        ("detections", f"{report['detections']:,}"),
+        ("packets decoded", f"{sum(p['decoded'] for p in report['packets'])}"
+                            f" / {len(report['packets'])}"),
+        ("final key", f"{report['final_key_bits']:,} bits in {len(keyed)} blocks"),
+        ("keys match", str(report["keys_match"])),
+        ("latency per block (pass s)",
+         ", ".join(f"{b['latency_s']:.2f}" for b in keyed) or "n/a"),
         ("frames lost", f"{report['frames_lost']:,} of {report['frames_sent']:,}"),
         ("wall time", f"{report['wall_time_s']:.1f} s"),
     ]

@@ -7,6 +7,14 @@ message (SPEC §6–7). Incoming frames are checked (CRC-32), reassembled, authe
 delivered once: duplicates are acknowledged again but not delivered again, so handling is
 idempotent and a link outage simply delays delivery until the link returns.
 
+Repetition backs off while the peer is silent: a message repeated at time t is next due
+after the time since anything was last heard from the peer, clipped to
+[``retransmit_s``, ``max_retransmit_s``]; as soon as a frame from the peer arrives, every
+waiting message falls due again ``retransmit_s`` after its last sending. Under frame loss
+the peer keeps being heard and repetitions stay fast; during an outage they slow to one
+per ``max_retransmit_s`` instead of flooding the link's queue, and resume within
+``max_retransmit_s`` of the link's return.
+
 Frame layout (little-endian)::
 
     sender u8 | seq u32 | frame_no u16 | n_frames u16 | length u16 | crc32 u32 | payload
@@ -102,6 +110,7 @@ class _Outgoing:
     frames: list[bytes]
     kind: int
     last_sent_s: float = -1e30
+    due_s: float = -1e30
     acked: bool = False
 
 
@@ -124,16 +133,23 @@ class Endpoint:
         Payload bytes per frame (the classical link's frame size).
     retransmit_s:
         How long to wait for an acknowledgement before repeating a message's frames.
+    max_retransmit_s:
+        Longest interval between repetitions while the peer is silent (default
+        8 × ``retransmit_s``).
     """
 
     def __init__(
         self, sender_id: int, authenticator: MessageAuthenticator, *, frame_bytes: int = 1024,
-        retransmit_s: float = 0.05,
+        retransmit_s: float = 0.05, max_retransmit_s: float | None = None,
     ) -> None:
         self.sender_id = sender_id
         self.auth = authenticator
         self.frame_bytes = frame_bytes
         self.retransmit_s = retransmit_s
+        self.max_retransmit_s = (8 * retransmit_s if max_retransmit_s is None
+                                 else max(retransmit_s, max_retransmit_s))
+        self._heard_s: float | None = None
+        self._heard_new = False
         self.stats = EndpointStats()
         self._next_seq = 1
         self._out: dict[int, _Outgoing] = {}
@@ -178,21 +194,34 @@ class Endpoint:
                 chunk = np.array(seqs[i:i + per_frame], dtype=np.uint32)
                 env = Envelope(int(Kind.ACK), self.sender_id, 0, Ack(chunk).to_body(), b"")
                 frames.extend(self._frames(0, env.to_bytes()))
+        if self._heard_s is None:
+            self._heard_s = now_s
+        if self._heard_new:  # the peer is there: what waits is due again soon
+            self._heard_new = False
+            self._heard_s = now_s
+            for out in self._out.values():
+                out.due_s = min(out.due_s, out.last_sent_s + self.retransmit_s)
+        interval = min(self.max_retransmit_s, max(self.retransmit_s, now_s - self._heard_s))
         for out in self._out.values():
-            if out.acked or now_s - out.last_sent_s < self.retransmit_s:
+            if out.acked or now_s < out.due_s:
                 continue
             if out.last_sent_s > -1e29:
                 self.stats.frames_retransmitted += len(out.frames)
             out.last_sent_s = now_s
+            out.due_s = now_s + interval
             frames.extend(out.frames)
         self.stats.frames_sent += len(frames)
         return frames
 
     def next_deadline(self) -> float | None:
         """When the next repetition falls due (None when nothing waits)."""
-        times = [o.last_sent_s + self.retransmit_s for o in self._out.values() if not o.acked]
         if self._to_ack:
             return -1e30
+        if self._heard_new:
+            times = [min(o.due_s, o.last_sent_s + self.retransmit_s)
+                     for o in self._out.values() if not o.acked]
+        else:
+            times = [o.due_s for o in self._out.values() if not o.acked]
         return min(times) if times else None
 
     # -- receiving -------------------------------------------------------------------------
@@ -207,6 +236,7 @@ class Endpoint:
         sender, seq, no, n_frames = header.sender, header.seq, header.frame_no, header.n_frames
         if sender == self.sender_id:
             return []
+        self._heard_new = True
         if seq == 0:  # acknowledgements always fit in one frame
             return self._deliver(seq, payload) if n_frames == 1 else []
         if seq in self._delivered:

@@ -61,7 +61,8 @@ class TwoProcessRun(KeyPairComparison):
             if sat is not None and gnd is not None:
                 latency = max(sat.committed_s or 0.0, gnd.committed_s or 0.0) - float(
                     b["t_last_detection_s"])
-            out.append({"block_id": bid, "state": b["state"],
+            out.append({"block_id": bid, "t_s": round(float(b["t_last_detection_s"]), 3),
+                        "state": b["state"],
                         "bits": int(gnd.bits.size) if latency is not None and gnd else 0,
                         "latency_s": latency, "packets": b["packets"]})
         return out
