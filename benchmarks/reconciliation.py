@@ -15,7 +15,7 @@ The reference is PyPI ``ldpc`` v2 ``BpDecoder`` (product_sum, serial schedule, s
 iterations) decoding the error pattern from s_A ⊕ H·y on the same codes; it is much slower,
 so it runs on ``--reference-frames`` only.
 
-Default run (32 frames per QBER at 0.5–5 %, 1 reference frame at 2 %) takes about 3 minutes
+Default run (32 frames per QBER at 0.5–5 %, 2 reference frames at 1, 2, 3 %) takes minutes
 on this 2-core machine; ``--frames 128`` gives the ≥100-frame figures.
 """
 
@@ -57,7 +57,8 @@ def _decode(
 
 
 def run_ours(
-    qber: float, frames: int, pass_frames: int, sample_bits: int, max_iter: int, seed: int
+    qber: float, frames: int, pass_frames: int, sample_bits: int, max_iter: int, seed: int,
+    sigmas: float = 2.0,
 ) -> dict:
     """Efficiency / FER / throughput with the protocol's sampled-QBER code choice."""
     rng = np.random.default_rng(seed)
@@ -72,7 +73,9 @@ def run_ours(
         count = min(pass_frames, frames - done)
         estimate = (rng.binomial(sample_bits, qber) + 1.0) / (sample_bits + 2.0)
         t0 = time.perf_counter()
-        code = family.select(estimate, FRAME_BITS, sample_bits=sample_bits)
+        code = family.select(
+            estimate, FRAME_BITS, sample_bits=sample_bits, confidence_sigmas=sigmas
+        )
         select_s += time.perf_counter() - t0
         fails, iters, seconds = _decode(code, rng, count, qber, estimate, max_iter)
         failures += fails
@@ -136,14 +139,31 @@ def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int
     }
 
 
+def _print_design() -> None:
+    """Asymptotic thresholds (Monte Carlo DE, two seeds) of the shipped distributions."""
+    from satqkd.distill.ldpc import density_evolution
+    from satqkd.distill.ldpc.distributions import EDGE_DISTRIBUTIONS, node_fractions
+
+    print(f"{'rate':>6} {'f* seed1':>9} {'f* seed2':>9}   (DE, 20 000 samples)")
+    for rate in sorted(EDGE_DISTRIBUTIONS, reverse=True):
+        fractions = node_fractions(rate)
+        f1, f2 = (density_evolution.threshold_efficiency(fractions, rate, 20_000, seed=s)
+                  for s in (1, 2))
+        print(f"{rate:6.2f} {f1:9.3f} {f2:9.3f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=32, help="frames per QBER")
     parser.add_argument("--pass-frames", type=int, default=8, help="frames per QBER estimate")
     parser.add_argument("--sample-bits", type=int, default=SAMPLE_BITS, help="QBER sample")
-    parser.add_argument("--reference-frames", type=int, default=1, help="ldpc BpDecoder frames")
-    parser.add_argument("--reference-qbers", default="0.02", help="comma list for the reference")
-    parser.add_argument("--max-iter", type=int, default=100)
+    parser.add_argument("--reference-frames", type=int, default=2, help="ldpc BpDecoder frames")
+    parser.add_argument("--reference-qbers", default="0.01,0.02,0.03",
+                        help="comma list of QBERs for the reference")
+    parser.add_argument("--max-iter", type=int, default=200)
+    parser.add_argument("--sigmas", type=float, default=2.0, help="z of the QBER upper bound")
+    parser.add_argument("--design", action="store_true",
+                        help="print density-evolution thresholds of the shipped distributions")
     parser.add_argument("--qbers", default="0.005,0.01,0.02,0.03,0.04,0.05")
     parser.add_argument("--known", default="", help="comma list of f: known-QBER FER sweep")
     args = parser.parse_args()
@@ -156,6 +176,10 @@ def main() -> None:
     warm_alice, warm_bob = _frames(np.random.default_rng(0), 1, 0.01)
     warm.decode(warm.syndrome(warm_alice[0][:2000]), warm_bob[0][:2000], 0.01)
     qbers = [float(q) for q in args.qbers.split(",")]
+
+    if args.design:
+        _print_design()
+        return
 
     if args.known:
         print(f"{'QBER':>6} {'f':>6} {'FER':>7} {'iter':>6} {'punct':>6}   (known QBER, "
@@ -171,7 +195,7 @@ def main() -> None:
           f"{'build s':>8}   (satqkd, {args.frames} frames)")
     for i, qber in enumerate(qbers):
         r = run_ours(qber, args.frames, args.pass_frames, args.sample_bits, args.max_iter,
-                     seed=1000 + i)
+                     seed=1000 + i, sigmas=args.sigmas)
         print(f"{qber:6.3f} {r['f']:8.3f} {r['fer']:7.3f} {r['iterations']:6.1f} "
               f"{r['mbit_s']:7.2f} {r['mothers']:6d} {r['select_s']:8.1f}", flush=True)
     if args.reference_frames > 0:

@@ -35,7 +35,7 @@ from satqkd.errors import InputError
 #: Identifies the message format of :meth:`RateAdaptedCode.describe`.
 SCHEME = "satqkd.ldpc/1"
 #: Default cap on sum-product iterations.
-DEFAULT_MAX_ITERATIONS = 100
+DEFAULT_MAX_ITERATIONS = 200
 #: Frames decoded side by side (one per SIMD lane) by :meth:`RateAdaptedCode.decode_many`.
 DEFAULT_LANES = 16
 

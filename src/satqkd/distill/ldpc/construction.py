@@ -189,7 +189,7 @@ def build_graph(
     # Increasing degree, random order within a degree.
     var_order = np.lexsort((rng.random(n), var_deg)).astype(np.int64)
     starts = rng.random(edges)
-    var_ptr, var_checks, _chk_vars, _relaxed = _place_edges(
+    _var_ptr, var_checks, _chk_vars, _relaxed = _place_edges(
         var_order, var_deg, check_deg, sockets, starts, 256
     )
     var_idx = np.repeat(np.arange(n, dtype=np.int64), var_deg)
