@@ -38,6 +38,7 @@ from satqkd.config.models import Mission, Station
 from satqkd.distill.estimation import DecoyCounts, estimate, final_key_length
 from satqkd.distill.estimation import DecoySource as EstimationSource
 from satqkd.distill.ldpc import CodeFamily, binary_entropy
+from satqkd.distill.ldpc.family import DEFAULT_SAMPLE_BITS, DEFAULT_SIGMAS
 from satqkd.distill.security import EpsilonBudget
 from satqkd.orbit.propagate import SatelliteOrbit
 from satqkd.photonics.source import effective_vacuum_intensity
@@ -53,7 +54,7 @@ GEOMETRY_STEP_S = 1.0
 
 def ec_leak_bits(
     family: CodeFamily, qber_estimate: float, frame_bits: int, *,
-    sample_bits: int | None = 10_000, confidence_sigmas: float = 2.0,
+    sample_bits: int | None = DEFAULT_SAMPLE_BITS, confidence_sigmas: float = DEFAULT_SIGMAS,
 ) -> int:
     """Syndrome bits the family's rate-adapted code discloses for a frame (no code built).
 
