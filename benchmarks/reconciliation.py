@@ -121,6 +121,13 @@ def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int
     rng = np.random.default_rng(99)
     alice, bob = _frames(rng, frames, qber)
     syndromes = code.syndromes(alice, rng)
+    t0 = time.perf_counter()
+    ours = code.decode_many(syndromes, bob, qber, max_iter)
+    ours_s = time.perf_counter() - t0
+    ours_failures = sum(
+        not (r.converged and np.array_equal(r.bits, sent))
+        for sent, r in zip(alice, ours, strict=True)
+    )
     failures = 0
     iterations = []
     t0 = time.perf_counter()
@@ -136,6 +143,9 @@ def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int
         "fer": failures / frames,
         "iterations": float(np.mean(iterations)),
         "mbit_s": frames * FRAME_BITS / elapsed / 1e6,
+        "fer_ours": ours_failures / frames,
+        "iterations_ours": float(np.mean([r.iterations for r in ours])),
+        "mbit_s_ours": frames * FRAME_BITS / ours_s / 1e6,
     }
 
 
@@ -160,6 +170,8 @@ def main() -> None:
     parser.add_argument("--reference-frames", type=int, default=2, help="ldpc BpDecoder frames")
     parser.add_argument("--reference-qbers", default="0.01,0.02,0.03",
                         help="comma list of QBERs for the reference")
+    parser.add_argument("--reference-f", type=float, default=0.0,
+                        help="reference at the known QBER with leak f·F·H (0: sampled QBER)")
     parser.add_argument("--max-iter", type=int, default=200)
     parser.add_argument("--sigmas", type=float, default=2.0, help="z of the QBER upper bound")
     parser.add_argument("--design", action="store_true",
@@ -193,20 +205,26 @@ def main() -> None:
 
     print(f"{'QBER':>6} {'f(true)':>8} {'FER':>7} {'iter':>6} {'Mbit/s':>7} {'codes':>6} "
           f"{'build s':>8}   (satqkd, {args.frames} frames)")
-    for i, qber in enumerate(qbers):
+    for i, qber in enumerate(qbers if args.frames > 0 else []):
         r = run_ours(qber, args.frames, args.pass_frames, args.sample_bits, args.max_iter,
                      seed=1000 + i, sigmas=args.sigmas)
         print(f"{qber:6.3f} {r['f']:8.3f} {r['fer']:7.3f} {r['iterations']:6.1f} "
               f"{r['mbit_s']:7.2f} {r['mothers']:6d} {r['select_s']:8.1f}", flush=True)
     if args.reference_frames > 0:
-        print(f"{'QBER':>6} {'f(true)':>8} {'FER':>7} {'iter':>6} {'Mbit/s':>7}   (ldpc "
-              f"BpDecoder product_sum, {args.reference_frames} frames, same codes)")
+        known = f"known QBER, f = {args.reference_f}" if args.reference_f else "sampled QBER"
+        print(f"{'QBER':>6} {'f(true)':>8} {'FER ref':>8} {'iter':>6} {'Mbit/s':>7} "
+              f"{'FER ours':>9} {'iter':>6} {'Mbit/s':>7}   (ldpc BpDecoder product_sum vs "
+              f"ours, same {args.reference_frames} frames and codes, {known})")
         for qber in (float(q) for q in args.reference_qbers.split(",")):
-            code = CodeFamily.default().select(qber, FRAME_BITS, sample_bits=args.sample_bits)
+            if args.reference_f:
+                family = CodeFamily(f_design=((0.0, args.reference_f), (0.5, args.reference_f)))
+                code = family.select(qber, FRAME_BITS, sample_bits=None)
+            else:
+                code = CodeFamily.default().select(qber, FRAME_BITS, sample_bits=args.sample_bits)
             r = run_reference(code, qber, args.reference_frames, args.max_iter)
-            print(f"{qber:6.3f} {code.efficiency(qber):8.3f} {r['fer']:7.3f} "
-                  f"{r['iterations']:6.1f} {r['mbit_s']:7.3f}", flush=True)
-
+            print(f"{qber:6.3f} {code.efficiency(qber):8.3f} {r['fer']:8.3f} "
+                  f"{r['iterations']:6.1f} {r['mbit_s']:7.3f} {r['fer_ours']:9.3f} "
+                  f"{r['iterations_ours']:6.1f} {r['mbit_s_ours']:7.3f}", flush=True)
 
 if __name__ == "__main__":
     main()
