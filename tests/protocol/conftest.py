@@ -4,10 +4,10 @@ The pass is 30 s around the culmination of the Jinan-1 reference pass, photon by
 at the real 625 MHz (≈ 7.7e5 detections, three 100-kbit packets of sifted key); the
 protocol uses 100-kbit privacy-amplification blocks (the smallest SPEC §7 allows) so that
 the short pass gives three blocks: enough to lose one to an attack and keep the others.
-Each protocol run over it takes about a second. Runs are not bit-for-bit repeatable: the
-session charges the actors' measured processing times to the simulated clock, which shifts
-when the satellite picks each packet's code (its QBER window), hence the leak and the key
-length; which blocks get a key does not change.
+Each protocol run over it takes about a second. The keys do not depend on timing (each
+party's random choices come from streams consumed in data order, never interleaved by
+event order), so a run under faults must give bit for bit the clean run's keys for every
+block it keys.
 """
 
 from __future__ import annotations

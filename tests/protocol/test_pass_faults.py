@@ -4,9 +4,8 @@ Every run must end with identical keys on both sides for every block either side
 (never a mismatched block, never a one-sided one); faults may only cost time (every block
 the ground forms still gets its key), an attack may only cost the block it hits.
 
-Which packets decode can differ from run to run (the satellite's code choice depends on
-when each sample arrived, see conftest), so runs are compared block by block on their own
-terms, not against the clean run's block list.
+The keys do not depend on timing (conftest), so every block a faulty run keys must hold
+bit for bit the clean run's key.
 """
 
 from __future__ import annotations
@@ -35,6 +34,12 @@ def formed(run: PassRun) -> list[int]:
 def assert_every_block_keyed(run: PassRun) -> None:
     assert len(formed(run)) >= 2
     assert keyed(run) == formed(run)
+
+
+def assert_clean_keys(run: PassRun, clean: PassRun) -> None:
+    """Every block ``run`` keyed holds exactly the clean run's key for that block."""
+    for b in keyed(run):
+        assert np.array_equal(run.outcome.ground_keys[b].bits, clean.outcome.ground_keys[b].bits)
 
 
 def assert_consistent(run: PassRun) -> None:
@@ -78,6 +83,8 @@ def test_frame_loss_costs_time_not_keys(
     run = run_short(LinkFaults(extra_loss=extra_loss))
     assert_consistent(run)
     assert_every_block_keyed(run)
+    assert keyed(run) == keyed(clean_run)
+    assert_clean_keys(run, clean_run)
     assert run.outcome.frames_lost() > clean_run.outcome.frames_lost()
     lost = run.outcome.frames_lost() / (run.outcome.uplink.stats.frames
                                         + run.outcome.downlink.stats.frames)
@@ -100,6 +107,7 @@ def test_link_faults_never_change_keys(
     run = run_short(faults)
     assert_consistent(run)
     assert_every_block_keyed(run)
+    assert_clean_keys(run, clean_run)
     links = (run.outcome.uplink.stats, run.outcome.downlink.stats)
     if faults.corrupt_probability:
         assert sum(s.corrupted for s in links) > 0
@@ -119,6 +127,7 @@ def test_duplicates_are_idempotent(run_short: Callable[..., PassRun],
     assert sat.state.batches == ground.state.batches_sent
     assert sat.state.sifted_bits == clean_run.outcome.satellite.state.sifted_bits
     assert len(ground.state.packets) == sat.state.packets
+    assert_clean_keys(run, clean_run)
     assert sat.endpoint.stats.duplicates > 0 and ground.endpoint.stats.duplicates > 0
 
 
@@ -130,6 +139,7 @@ def test_outage_mid_pass_resumes(run_short: Callable[..., PassRun],
     run = run_short(LinkFaults(outages=(outage,)))
     assert_consistent(run)
     assert_every_block_keyed(run)
+    assert_clean_keys(run, clean_run)
     blocks = {b["block_id"]: b for b in run.summary()["blocks"]}
     hit = [b for b in blocks.values() if b["t_s"] < outage[1]]
     assert hit, "a block must end during the outage for this test to mean anything"
@@ -165,6 +175,7 @@ def test_tampered_message_abandons_only_its_block(
     assert block == formed(run)[1]  # the second PA exchange: the one attacked
     assert out.ground.state.blocks[block].state == "abandoned: authentication failed"
     assert block in out.satellite.state.blocks_abandoned
+    assert_clean_keys(run, clean_run)
 
 
 @pytest.mark.parametrize(
@@ -186,3 +197,4 @@ def test_single_tampered_copy_is_healed_by_repetition(
     receiver = run.outcome.satellite if direction == "uplink" else run.outcome.ground
     assert receiver.endpoint.stats.auth_failures == 1
     assert_every_block_keyed(run)
+    assert_clean_keys(run, clean_run)

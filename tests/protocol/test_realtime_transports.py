@@ -100,6 +100,8 @@ def test_memory_transport_in_two_threads(
     assert len(ground.keys) >= 2
     for b, key in ground.keys.items():
         assert np.array_equal(key.bits, satellite.keys[b].bits)
+        # real time, threads and loss change nothing: the simulated-time run's key
+        assert np.array_equal(key.bits, clean_run.outcome.ground_keys[b].bits)
     assert sat_end.channel is not None and sat_end.channel.stats.lost > 0
 
 
@@ -120,6 +122,8 @@ def test_two_processes_over_udp_end_with_identical_keys(udp_run: tuple, clean_ru
     assert run.keys_match and run.mismatched_blocks == 0 and run.one_sided_blocks == 0
     assert sorted(run.ground_keys) == [b["block_id"] for b in run.ground_report["blocks"]]
     assert len(run.ground_keys) >= 2 and run.final_key_bits > 15_000
+    for b, key in run.ground_keys.items():  # the same keys as the in-memory session
+        assert np.array_equal(key.bits, clean_run.outcome.ground_keys[b].bits)
     summary = run.summary()
     assert summary["frames_lost"] > 0  # the simulated channel (10 % extra loss) was there
     blocks = [b for b in summary["blocks"] if b["state"] == "key"]

@@ -120,7 +120,11 @@ class GroundStation:
         self.protocol = protocol
         self.endpoint = Endpoint(GROUND_ID, authenticator, frame_bytes=frame_bytes,
                                  retransmit_s=retransmit_s)
-        self.rng = np.random.default_rng([seed, 0x6B0])
+        # Two independent streams: the 10 % sample is drawn batch by batch, the Toeplitz
+        # seeds block by block, and how the two interleave depends on timing; separate
+        # streams keep both choices independent of it (runs are then repeatable).
+        self.sample_rng = np.random.default_rng([seed, 0x6B0, 0])
+        self.seed_rng = np.random.default_rng([seed, 0x6B0, 1])
         self.batch_s = batch_s
         self.state = GroundState()
         self.key_intensities = KEY_INTENSITIES[protocol.finite_key_method]
@@ -188,7 +192,7 @@ class GroundStation:
         lo, hi = self._batch_edges[k], self._batch_edges[k + 1]
         idx = self.record.pulse_index[lo:hi]
         n = int(hi - lo)
-        sampled = self.rng.random(n) < self.protocol.sampling_fraction
+        sampled = self.sample_rng.random(n) < self.protocol.sampling_fraction
         first = int(idx[0]) if n else 0
         delta = np.diff(idx.astype(np.int64), prepend=first).astype(np.uint32)
         self._sampled[k] = sampled
@@ -336,7 +340,7 @@ class GroundStation:
             result.state = "no key"
             self.endpoint.send(Abandon(block_id, "final key length is zero"))
             return
-        seed = self.rng.integers(0, 2, size=bits.size + out - 1, dtype=np.uint8)
+        seed = self.seed_rng.integers(0, 2, size=bits.size + out - 1, dtype=np.uint8)
         final = toeplitz_hash(bits, seed, out)
         self._pending[block_id] = (KeyBlock(block_id, final, tuple(packet_ids), report),
                                    zlib.crc32(np.packbits(final).tobytes()))

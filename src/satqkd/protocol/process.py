@@ -146,19 +146,26 @@ def warm_up(actor: Any, protocol: Any) -> None:
         actor.randomness.lookup(np.arange(16, dtype=np.uint64))
 
 
-def _record_deliveries(actor: Any, clock: PassClock) -> list[tuple[float, str, int]]:
-    """Log (pass time, message kind, seq) of every message the actor's endpoint delivers."""
+def _record_deliveries(actor: Any, clock: PassClock) -> list[tuple[float, str, str, int]]:
+    """Log (pass time, "in"/"out", message kind, seq) of every message the actor's endpoint
+    delivers or queues (for diagnosis: where a scaled-time run spends its time)."""
     from satqkd.protocol.messages import Kind
 
-    log: list[tuple[float, str, int]] = []
-    incoming = actor.endpoint.incoming
+    log: list[tuple[float, str, str, int]] = []
+    endpoint = actor.endpoint
+    incoming, send = endpoint.incoming, endpoint.send
 
-    def logged(frame: bytes) -> list[Any]:
+    def logged_in(frame: bytes) -> list[Any]:
         out = incoming(frame)
-        log.extend((round(clock.now_s(), 4), Kind(r.kind).name, r.seq) for r in out)
+        log.extend((round(clock.now_s(), 4), "in", Kind(r.kind).name, r.seq) for r in out)
         return out
 
-    actor.endpoint.incoming = logged
+    def logged_send(message: Any) -> int:
+        seq = send(message)
+        log.append((round(clock.now_s(), 4), "out", Kind(message.KIND).name, seq))
+        return seq
+
+    endpoint.incoming, endpoint.send = logged_in, logged_send
     return log
 
 

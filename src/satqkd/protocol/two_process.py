@@ -31,6 +31,9 @@ from satqkd.simulate.pass_simulation import PassSimulation
 
 STARTUP_TIMEOUT_S = 120.0
 """Wall-clock allowance for a child to import, load its file and say READY."""
+LINGER_WALL_S = 30.0
+"""Least wall-clock time the parties keep going after the pass: in scaled time the link's
+120 s of linger (:data:`~satqkd.protocol.run.LINGER_S`) shrink, the processing does not."""
 
 
 class TwoProcessError(SatqkdError):
@@ -130,7 +133,7 @@ def run_pass_two_processes(
     up, down = pass_link_profiles(mission, station, simulation.geometry, faults)
     sat_setup.save(workdir / "satellite.npz", down)
     ground_setup.save(workdir / "ground.npz", up)
-    deadline_s = simulation.geometry.duration_s + LINGER_S
+    deadline_s = simulation.geometry.duration_s + max(LINGER_S, LINGER_WALL_S * time_scale)
     if timeout_s is None:
         timeout_s = STARTUP_TIMEOUT_S + deadline_s / time_scale + 30.0
     socks = {"satellite": _udp_socket(), "ground": _udp_socket()}

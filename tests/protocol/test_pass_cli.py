@@ -1,0 +1,57 @@
+"""``satqkd pass``: JSON report in both transports on a short synthetic pass; bad options."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from unittest import mock
+
+import pytest
+
+from satqkd.cli.main import main
+
+SHORT = ("--max-elevation", "70", "--duration", "20", "--seed", "3")
+"""20 s of a 70° synthetic pass: about 7 packets, one 500-kbit block."""
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``satqkd pass`` in-process through :func:`main`, as a CompletedProcess."""
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with (
+        mock.patch.object(sys, "argv", ["satqkd", "pass", *args]),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+@pytest.mark.parametrize("transport", ["memory", "udp"])
+def test_pass_json_in_both_transports(transport: str) -> None:
+    result = run_cli(*SHORT, "--json", "--transport", transport, "--time-scale", "5")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["keys_match"] is True and report["mismatched_blocks"] == 0
+    assert report["final_key_bits"] > 0
+    keyed = [b for b in report["blocks"] if b["latency_s"] is not None]
+    assert keyed and all(b["latency_s"] > 0 and b["bits"] > 0 for b in keyed)
+    if transport == "udp":
+        assert report["transport"].startswith("udp") and report["time_scale"] == 5
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--transport", "tcp"), "--transport"),
+    (("--transport", "udp", "--time-scale", "0"), "--time-scale"),
+    (("--transport", "udp", "--store", "keys"), "--store"),
+])
+def test_bad_options_are_one_line_errors(args: tuple[str, ...], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
