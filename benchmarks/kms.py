@@ -1,16 +1,27 @@
 """Benchmark: ETSI GS QKD 014 key delivery, enc_keys + dec_keys pairs over mutual TLS.
 
 Starts ``satqkd keys serve`` as a separate process on 127.0.0.1 with a throw-away PKI
-and two node stores (link jinan–hefei) filled with key material, then drives it with
-httpx clients: each *pair* is a master SAE's ``GET enc_keys`` (one 256-bit key)
-followed by the slave SAE's ``POST dec_keys`` for that key, the keys compared. Runs
-with 1 client and with 50 concurrent clients (each its own keep-alive TLS
-connections), for a fixed time each, and reports pairs/s, p50/p99 pair latency and
-the number of keys delivered twice (key IDs or key bytes seen twice; must be 0).
-Also reports the same pair without HTTP (direct :class:`Kme` calls), the storage
-bound. Every commit is fsync'ed (SQLite WAL, synchronous=FULL): 3 per pair.
+and two node stores (link jinan–hefei) filled with key material, then drives it: each
+*pair* is a master SAE's ``GET enc_keys`` (one 256-bit key) followed by the slave
+SAE's ``POST dec_keys`` for that key, the two keys compared. Runs with 1 client and
+with 50 concurrent clients for a fixed time each and reports pairs/s, p50/p99 pair
+latency and the number of keys delivered twice (key IDs or key bytes seen twice;
+must be 0).
 
-Usage: ``.venv/bin/python benchmarks/kms.py [--seconds 8] [--clients 1 50]``.
+The client must not be the bottleneck: each client holds two persistent TLS
+connections (one per SAE, handshakes before timing) and speaks HTTP/1.1 itself over
+asyncio streams (uvloop when installed); httpx costs several times the CPU per
+request of the server itself. Reported with each row: CPU milliseconds per pair of
+the server process and of the client process (a figure that, unlike pairs/s, hardly
+depends on what else the machine runs), and the machine's load.
+
+Also reports the same pair without HTTP (direct :class:`Kme` calls, one transaction
+per store call), the storage bound, and the disk's fsync latency just before the run:
+every commit is fsync'ed (SQLite WAL, synchronous=FULL), so on a busy disk the
+1-client figure is bound by it (a pair needs two commits in sequence). ``--store-dir
+/dev/shm`` puts the stores on tmpfs (fsync free) to show the CPU bound.
+
+Usage: ``python benchmarks/kms.py [--seconds 8] [--clients 1 50] [--store-dir DIR]``.
 Loopback only; the clients share the machine's cores with the server.
 """
 
@@ -19,8 +30,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import json
 import os
 import platform
+import re
 import socket
 import ssl
 import subprocess
@@ -28,9 +41,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
-import httpx
 import numpy as np
 
 from satqkd.keys import KeyStore, Provenance
@@ -57,91 +71,127 @@ def fill_stores(root: Path, n_blocks: int) -> list[Path]:
 
 
 def ssl_context(pki: LoopbackPki, sae: str) -> ssl.SSLContext:
+    """Client context of SAE ``sae``: trusts the loopback CA, presents the SAE's certificate."""
     ctx = ssl.create_default_context(cafile=str(pki.ca_cert))
     ctx.load_cert_chain(str(pki.clients[sae].cert), str(pki.clients[sae].key))
     return ctx
 
 
+class Connection:
+    """One persistent HTTP/1.1 connection over TLS (responses must carry Content-Length)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int, ctx: ssl.SSLContext) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx)
+        return cls(reader, writer)
+
+    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Send one request, return (status, decoded JSON body)."""
+        head = f"{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        if body is None:
+            self.writer.write((head + "\r\n").encode())
+        else:
+            data = json.dumps(body).encode()
+            head += f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
+            self.writer.write(head.encode() + data)
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        match = re.search(rb"(?i)\r\ncontent-length: *(\d+)", header)
+        if match is None:
+            raise RuntimeError(f"response without content-length: {header!r}")
+        payload = await self.reader.readexactly(int(match.group(1)))
+        return int(header[9:12]), json.loads(payload)
+
+    def close(self) -> None:
+        self.writer.transport.abort()
+
+
 def start_server(paths: list[Path], pki: LoopbackPki, sae_map: Path, log: Path) -> tuple:
+    """``satqkd keys serve`` over the stores on a free port; (process, log file, port)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    args = [
-        sys.executable,
-        "-m",
-        "satqkd.cli.main",
-        "keys",
-        "serve",
-        "--port",
-        str(port),
-        "--cert",
-        str(pki.server.cert),
-        "--key",
-        str(pki.server.key),
-        "--ca",
-        str(pki.ca_cert),
-        "--sae-map",
-        str(sae_map),
-    ]
+    args = [sys.executable, "-m", "satqkd.cli.main", "keys", "serve", "--port", str(port)]
+    args += ["--cert", str(pki.server.cert), "--key", str(pki.server.key)]
+    args += ["--ca", str(pki.ca_cert), "--sae-map", str(sae_map)]
     for p in paths:
         args += ["--db", str(p)]
     out = log.open("w")
     proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    base = f"https://127.0.0.1:{port}"
     ctx = ssl_context(pki, "alice")
     deadline = time.monotonic() + 30
+
+    async def probe() -> int:
+        conn = await Connection.open(port, ctx)
+        status, _ = await conn.request("GET", "/api/v1/keys/bob/status")
+        conn.close()
+        return status
+
     while True:
         try:
-            with httpx.Client(base_url=base, verify=ctx) as c:
-                c.get("/api/v1/keys/bob/status").raise_for_status()
-            return proc, out, base
-        except httpx.TransportError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError(f"server did not start: {log.read_text()}") from None
-            time.sleep(0.1)
+            if asyncio.run(probe()) == 200:
+                return proc, out, port
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError(f"server did not start: {log.read_text()}")
+        time.sleep(0.1)
 
 
-async def drive(base: str, pki: LoopbackPki, n_clients: int, seconds: float) -> dict:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(port: int, pki: LoopbackPki, n_clients: int, seconds: float) -> dict:
     """``n_clients`` workers doing pairs until ``seconds`` elapse; latencies and what was seen."""
     latencies: list[float] = []
     seen_ids: list[str] = []
     seen_keys: list[bytes] = []
+    errors: Counter[int] = Counter()
     mismatches = 0
     ctx_a, ctx_b = ssl_context(pki, "alice"), ssl_context(pki, "bob")
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    start = asyncio.Event()
+    deadline = [float("inf")]
 
     async def worker() -> None:
         nonlocal mismatches
-        async with (
-            httpx.AsyncClient(base_url=base, verify=ctx_a, limits=limits) as alice,
-            httpx.AsyncClient(base_url=base, verify=ctx_b, limits=limits) as bob,
-        ):
-            await alice.get("/api/v1/keys/bob/status")  # TLS handshakes before timing
-            await bob.get("/api/v1/keys/alice/status")
-            await start.wait()
-            while time.perf_counter() < deadline[0]:
-                t0 = time.perf_counter()
-                enc = await alice.get("/api/v1/keys/bob/enc_keys")
-                (key,) = enc.json()["keys"]
-                dec = await bob.post(
-                    "/api/v1/keys/alice/dec_keys", json={"key_IDs": [{"key_ID": key["key_ID"]}]}
-                )
-                latencies.append(time.perf_counter() - t0)
-                (back,) = dec.json()["keys"]
-                mismatches += back != key
-                seen_ids.append(key["key_ID"])
-                seen_keys.append(base64.b64decode(key["key"]))
+        alice = await Connection.open(port, ctx_a)  # TLS handshakes before timing
+        bob = await Connection.open(port, ctx_b)
+        await alice.request("GET", "/api/v1/keys/bob/status")
+        await bob.request("GET", "/api/v1/keys/alice/status")
+        await start.wait()
+        while time.perf_counter() < deadline[0]:
+            t0 = time.perf_counter()
+            code, enc = await alice.request("GET", "/api/v1/keys/bob/enc_keys")
+            if code != 200:
+                errors[code] += 1
+                continue
+            (key,) = enc["keys"]
+            ids = {"key_IDs": [{"key_ID": key["key_ID"]}]}
+            code, dec = await bob.request("POST", "/api/v1/keys/alice/dec_keys", ids)
+            if code != 200:
+                errors[code] += 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+            (back,) = dec["keys"]
+            mismatches += back != key
+            seen_ids.append(key["key_ID"])
+            seen_keys.append(base64.b64decode(key["key"]))
+        alice.close()
+        bob.close()
 
-    start = asyncio.Event()
-    deadline = [float("inf")]
     tasks = [asyncio.create_task(worker()) for _ in range(n_clients)]
-    await asyncio.sleep(0.5 + 0.02 * n_clients)  # let every worker connect
-    t0 = time.perf_counter()
+    await asyncio.sleep(0.5 + 0.03 * n_clients)  # let every worker connect
+    t0, cpu0 = time.perf_counter(), time.process_time()
     deadline[0] = t0 + seconds
     start.set()
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - t0
+    elapsed, client_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     twice = sum(c - 1 for c in Counter(seen_ids).values() if c > 1)
     twice += sum(c - 1 for c in Counter(seen_keys).values() if c > 1)
     lat_ms = np.array(latencies) * 1e3
@@ -152,7 +202,18 @@ async def drive(base: str, pki: LoopbackPki, n_clients: int, seconds: float) -> 
         "p99": float(np.percentile(lat_ms, 99)),
         "twice": twice,
         "mismatch": mismatches,
+        "errors": dict(errors),
+        "client_cpu_ms": client_cpu / max(1, len(latencies)) * 1e3,
     }
+
+
+def run_client(coro: Coroutine[Any, Any, dict]) -> dict:
+    """Run the client's coroutine on uvloop when installed, else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def library_pairs(root: Path, seconds: float) -> dict:
@@ -160,6 +221,7 @@ def library_pairs(root: Path, seconds: float) -> dict:
     stores = [KeyStore(root / "jinan.db"), KeyStore(root / "hefei.db")]
     kme = Kme(stores, SaeMap({"alice": "jinan", "bob": "hefei"}))
     lat, ids = [], []
+    cpu0 = time.process_time()
     stop = time.perf_counter() + seconds
     while time.perf_counter() < stop:
         t0 = time.perf_counter()
@@ -168,6 +230,7 @@ def library_pairs(root: Path, seconds: float) -> dict:
         lat.append(time.perf_counter() - t0)
         assert back.key == key.key
         ids.append(key.key_id)
+    cpu = time.process_time() - cpu0
     for store in stores:
         store.close()
     lat_ms = np.array(lat) * 1e3
@@ -178,50 +241,86 @@ def library_pairs(root: Path, seconds: float) -> dict:
         "p99": float(np.percentile(lat_ms, 99)),
         "twice": len(ids) - len(set(ids)),
         "mismatch": 0,
+        "errors": {},
+        "server_cpu_ms": cpu / len(lat) * 1e3,
+        "client_cpu_ms": 0.0,
     }
+
+
+def fsync_latency_ms(directory: Path, n: int = 50) -> float:
+    """Median latency of an 8-KiB overwrite + fdatasync in ``directory`` (the WAL's pattern)."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        os.write(fd, bytes(8192 * n))
+        os.fsync(fd)
+        times = []
+        for i in range(n):
+            os.pwrite(fd, os.urandom(8192), 8192 * i)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return float(np.median(times) * 1e3)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="timed run per scenario")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 50])
-    parser.add_argument("--blocks", type=int, default=6, help="500-kbit blocks per store")
+    parser.add_argument("--blocks", type=int, default=12, help="500-kbit blocks per store")
+    parser.add_argument("--store-dir", type=Path, default=None, help="where the stores live")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="satqkd-kms-") as tmp:
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="satqkd-kms-", dir=args.store_dir) as tmp:
         root = Path(tmp)
+        fsync_ms = fsync_latency_ms(root)
         paths = fill_stores(root, args.blocks)
         pki = make_loopback_pki(root / "pki", ["alice", "bob"])
         sae_map = root / "sae-map.toml"
         sae_map.write_text('[sae]\nalice = "jinan"\nbob = "hefei"\n')
         rows.append(("library, no HTTP", 1, library_pairs(root, min(args.seconds, 3.0))))
-        proc, out, base = start_server(paths, pki, sae_map, root / "serve.log")
+        proc, out, port = start_server(paths, pki, sae_map, root / "serve.log")
         try:
             for n in args.clients:
-                rows.append(
-                    ("HTTPS mTLS loopback", n, asyncio.run(drive(base, pki, n, args.seconds)))
-                )
+                cpu0 = process_cpu_s(proc.pid)
+                result = run_client(drive(port, pki, n, args.seconds))
+                cpu = process_cpu_s(proc.pid) - cpu0
+                result["server_cpu_ms"] = cpu / max(1, result["pairs"]) * 1e3
+                rows.append(("HTTPS mTLS loopback", n, result))
         finally:
             proc.terminate()
-            proc.wait(timeout=20)
+            proc.wait(timeout=30)
             out.close()
+        log = (root / "serve.log").read_text()
         with KeyStore(paths[1]) as slave:
             delivered = len(slave.list_keys(LINK, "delivered"))
         served = sum(r[2]["pairs"] for r in rows)
+    load_after = os.getloadavg()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, SQLite WAL synchronous=FULL"
+        f"Python {platform.python_version()}, SQLite WAL synchronous=FULL; "
+        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
+        f"fdatasync {fsync_ms:.2f} ms (median) in {args.store_dir or tempfile.gettempdir()}"
     )
-    print(
+    header = (
         f"{'scenario':<22}{'clients':>8}{'pairs':>8}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'twice':>7}{'mismatch':>10}"
+        f"{'twice':>7}{'mismatch':>10}{'srv cpu ms':>12}{'cli cpu ms':>12}  errors"
     )
+    print(header)
     for name, n, r in rows:
         print(
             f"{name:<22}{n:>8}{r['pairs']:>8}{r['rate']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
-            f"{r['twice']:>7}{r['mismatch']:>10}"
+            f"{r['twice']:>7}{r['mismatch']:>10}{r['server_cpu_ms']:>12.3f}"
+            f"{r['client_cpu_ms']:>12.3f}  {r['errors'] or '-'}"
         )
     print(f"slave store: {delivered} keys delivered, {served} pairs counted by the clients")
+    for line in log.splitlines():
+        if line.startswith("group commit"):
+            print(f"server {line}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,17 @@
-"""The ETSI GS QKD 014 API in-process (httpx ASGI transport), identity by dependency override."""
+"""The ETSI GS QKD 014 API in-process (httpx ASGI transport), identity from a client certificate.
+
+No TLS here: the test client puts the PEM of a real certificate of the calling SAE
+into the request's ASGI TLS extension, as the mutual-TLS server does after the
+handshake, so the application's own certificate-to-SAE code runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +19,7 @@ import pytest
 
 from satqkd.errors import InputError
 from satqkd.keys.etsi014 import Kme, KmeLimits, SaeMap, create_app
-from satqkd.keys.etsi014.identity import caller_sae_id
+from satqkd.keys.pki import make_loopback_pki
 
 STATUS_FIELDS = {
     "source_KME_ID",
@@ -27,22 +34,33 @@ STATUS_FIELDS = {
     "min_key_size",
     "max_SAE_ID_count",
 }
+SAES = ("alice", "bob", "eve", "carol", "mallory")
+
+
+@pytest.fixture(scope="module")
+def client_pems(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    pki = make_loopback_pki(tmp_path_factory.mktemp("pki"), SAES)
+    return {sae: Path(pki.clients[sae].cert).read_text() for sae in SAES}
 
 
 class Api:
-    """Calls the app in-process as a given SAE (the identity dependency overridden)."""
+    """Calls the app in-process as a given SAE (its certificate in the ASGI TLS extension)."""
 
-    def __init__(self, kme: Kme) -> None:
+    def __init__(self, kme: Kme, pems: dict[str, str]) -> None:
         self.app = create_app(kme)
+        self.pems = pems
 
     def __call__(self, sae: str | None, method: str, url: str, **kw: Any) -> httpx.Response:
-        if sae is None:
-            self.app.dependency_overrides.clear()
-        else:
-            self.app.dependency_overrides[caller_sae_id] = lambda: sae
+        app = self.app
+        tls = None if sae is None else {"client_cert_chain": [self.pems[sae]]}
+
+        async def with_cert(scope: Any, receive: Any, send: Any) -> None:
+            if tls is not None:
+                scope.setdefault("extensions", {})["tls"] = tls
+            await app(scope, receive, send)
 
         async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
+            transport = httpx.ASGITransport(app=with_cert)
             async with httpx.AsyncClient(transport=transport, base_url="https://kme") as client:
                 return await client.request(method, url, **kw)
 
@@ -50,11 +68,13 @@ class Api:
 
 
 @pytest.fixture
-def api(stores, share, rng) -> Api:
+def api(stores, share, rng, client_pems) -> Iterator[Api]:
     jinan, hefei = stores("jinan"), stores("hefei")
     share(jinan, hefei, rng.bytes(32 * 20))  # twenty 256-bit keys
     sae_map = SaeMap({"alice": "jinan", "bob": "hefei", "eve": "hefei", "carol": "jinan"})
-    return Api(Kme([jinan, hefei], sae_map, KmeLimits(max_key_per_request=8)))
+    api = Api(Kme([jinan, hefei], sae_map, KmeLimits(max_key_per_request=8)), client_pems)
+    yield api
+    api.app.state.committer.close()
 
 
 def _keys(response: httpx.Response) -> dict[str, bytes]:
@@ -155,7 +175,7 @@ def test_exhausted_pool_gives_503_and_nothing_partial(api: Api) -> None:
 def test_unknown_slave_same_node_and_no_identity(api: Api) -> None:
     assert api("alice", "GET", "/api/v1/keys/nobody/status").status_code == 400
     assert api("alice", "GET", "/api/v1/keys/carol/enc_keys").status_code == 400
-    # Without the override the identity comes from the TLS extension, absent here.
+    # Without a client certificate there is no identity, whatever the headers say.
     r = api(None, "GET", "/api/v1/keys/bob/status", headers={"X-SAE-ID": "alice"})
     assert r.status_code == 401 and "certificate" in r.json()["message"]
     assert api("alice", "GET", "/api/v1/nothing").status_code == 404

@@ -164,13 +164,15 @@ def _serve(
     if discarded:
         err.print(f"reconciled the link pools: {discarded} unused bytes discarded")
     err.print(f"KME for nodes {', '.join(nodes)} on https://{host}:{port} (mutual TLS)")
+    app = create_app(kme)
     try:
-        build_server(
-            create_app(kme), host=host, port=port, cert=cert, key=key, ca=ca, log_level="warning"
-        ).run()
+        build_server(app, host=host, port=port, cert=cert, key=key, ca=ca).run()
     finally:
+        commits = app.state.committer
+        commits.close()
         for store in stores:
             store.close()
+        err.print(f"group commit: {commits.n_ops} operations in {commits.n_batches} batches")
 
 
 keys_app.command("list")(_list)

@@ -5,6 +5,12 @@ returns) and ``secure_delete=ON`` (SQLite overwrites freed record space with zer
 the file is in WAL mode. Writes take the database lock at ``BEGIN IMMEDIATE`` so a
 read-modify-write of the pool frontier can never interleave with another writer,
 in this process or another.
+
+Group commit (:class:`Batch`): a thread may open a batch, in which every
+:meth:`Database.write` becomes a savepoint of one long transaction, and operations
+are delimited by :meth:`Batch.end_op` (an operation that failed is rolled back alone).
+Nothing of a batch is durable, or may be reported to anyone, before
+:meth:`Batch.commit` returns: one fsync then covers every operation of the batch.
 """
 
 from __future__ import annotations
@@ -112,7 +118,8 @@ class Database:
         self._all_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         # Writers of this process queue here, not in SQLite's sleeping busy handler.
-        self._write_lock = threading.Lock()
+        # Re-entrant: a batch holds it across all the writes it groups.
+        self._write_lock = threading.RLock()
         self.conn().execute("PRAGMA journal_mode=WAL")
 
     def conn(self) -> sqlite3.Connection:
@@ -135,7 +142,17 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding the database's write lock from its first statement."""
+        """A write transaction holding the database's write lock from its first statement.
+
+        Inside a batch of this thread (:meth:`open_batch`) it is a savepoint of the
+        batch's transaction instead: all or nothing as well, but durable only when the
+        batch commits.
+        """
+        batch: Batch | None = getattr(self._local, "batch", None)
+        if batch is not None:
+            with batch.savepoint() as conn:
+                yield conn
+            return
         conn = self.conn()
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
@@ -145,6 +162,31 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def open_batch(self) -> Batch:
+        """Start a batch on this thread: hold the write lock until :meth:`close_batch`."""
+        if getattr(self._local, "batch", None) is not None:
+            raise RuntimeError("a batch is already open on this thread")
+        self._write_lock.acquire()
+        batch = Batch(self.conn())
+        self._local.batch = batch
+        return batch
+
+    def detach_batch(self) -> None:
+        """Stop routing this thread's writes into its batch (the batch stays open).
+
+        Between its last operation and its commit (run by another thread) a batch
+        must take no more writes.
+        """
+        self._local.batch = None
+
+    def close_batch(self, batch: Batch) -> None:
+        """End a batch opened by this thread: roll back what was not committed, unlock."""
+        try:
+            batch.rollback()
+        finally:
+            self._local.batch = None
+            self._write_lock.release()
 
     def init_schema(self, node: str | None) -> str:
         """Create the tables if needed; record or check the owning node; return its name."""
@@ -180,6 +222,70 @@ class Database:
                 conn.close()
             self._all_conns.clear()
         self._local = threading.local()
+
+
+class Batch:
+    """One transaction grouping many operations (group commit), on one connection.
+
+    The transaction starts (``BEGIN IMMEDIATE``) at the first write. Each operation's
+    writes sit inside the savepoint ``op``, opened at its first write and closed by
+    :meth:`end_op`: kept when the operation succeeded, rolled back when it failed, so a
+    failed operation leaves nothing behind while the others stay in the batch. A
+    batch of a single operation (``single``) needs no savepoint: if it fails, the
+    whole transaction is rolled back.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.begun = False
+        self.single = False
+        self._op_open = False
+
+    @contextmanager
+    def savepoint(self) -> Iterator[sqlite3.Connection]:
+        """The connection, inside the transaction and the current operation's savepoint.
+
+        The atomic unit inside a batch is the operation: a store method that fails
+        half-way is undone with the rest of its operation.
+        """
+        c = self.conn
+        if not self.begun:
+            c.execute("BEGIN IMMEDIATE")
+            self.begun = True
+        if not self._op_open:
+            if not self.single:
+                c.execute("SAVEPOINT op")
+            self._op_open = True
+        yield c
+
+    def end_op(self, ok: bool) -> None:
+        """Close the current operation: keep its writes (``ok``) or roll them back."""
+        if not self._op_open:
+            return
+        self._op_open = False
+        if self.single:
+            if not ok:
+                self.rollback()
+            return
+        if not ok:
+            self.conn.execute("ROLLBACK TO op")
+        self.conn.execute("RELEASE op")
+
+    def commit(self) -> None:
+        """Make every kept operation durable (one fsync); any thread may call it."""
+        if self._op_open:
+            raise RuntimeError("an operation of the batch is still open")
+        if self.begun:
+            self.conn.execute("COMMIT")
+            self.begun = False
+
+    def rollback(self) -> None:
+        """Drop everything not yet committed."""
+        self._op_open = False
+        if self.begun:
+            self.begun = False
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
 
 
 def erase_range(c: sqlite3.Connection, block_id: str, start: int, stop: int) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from satqkd.errors import InputError
@@ -21,6 +22,7 @@ KEY_STATES: tuple[KeyState, ...] = ("available", "reserved", "delivered", "consu
 BLOCK_NAMESPACE = uuid.UUID("5b8f3c1e-3d0a-4e55-9a51-6a2b7f1c0d42")
 
 
+@lru_cache(maxsize=4096)
 def canonical_link(link: str) -> str:
     """Return the canonical name ``"a:b"`` (names sorted) of a link written ``"a:b"`` or ``"b:a"``.
 

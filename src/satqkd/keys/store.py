@@ -42,6 +42,7 @@ from satqkd.errors import InputError
 from satqkd.keys._db import (
     CHUNK_BYTES,
     HELD_STATES,
+    Batch,
     Database,
     erase_range,
     front_segments,
@@ -103,6 +104,22 @@ class KeyStore(StoreInventory):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def open_batch(self) -> Batch:
+        """Group this thread's following writes into one transaction (see :class:`Batch`).
+
+        Used by :class:`satqkd.keys.group_commit.GroupCommitter`; every store method
+        called on this thread until :meth:`close_batch` writes into the batch.
+        """
+        return self._db.open_batch()
+
+    def detach_batch(self) -> None:
+        """Route this thread's writes no longer into its batch (before committing it)."""
+        self._db.detach_batch()
+
+    def close_batch(self, batch: Batch) -> None:
+        """End a batch this thread opened, rolling back whatever was not committed."""
+        self._db.close_batch(batch)
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file and truncate the WAL to zero bytes.

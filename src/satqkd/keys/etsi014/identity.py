@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from fastapi import Request
+from starlette.requests import Request
 
 from satqkd.keys.etsi014.kme import EtsiError
 
@@ -30,8 +30,8 @@ def sae_id_from_pem(pem: str) -> str:
     return value if isinstance(value, str) else value.decode("utf-8")
 
 
-async def caller_sae_id(request: Request) -> str:
-    """FastAPI dependency: the calling SAE's ID, from the TLS client certificate only."""
+def caller_sae_id(request: Request) -> str:
+    """The calling SAE's ID, from the TLS client certificate only (401 without one)."""
     tls = request.scope.get("extensions", {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []
     if not chain:

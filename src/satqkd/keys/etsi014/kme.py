@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from threading import RLock
 from typing import Any
 
 from satqkd.errors import InputError
@@ -35,6 +36,7 @@ from satqkd.keys.errors import (
 )
 from satqkd.keys.etsi014.models import Key, KeyContainer, KeyRequest, Status
 from satqkd.keys.etsi014.saemap import SaeMap
+from satqkd.keys.group_commit import GroupCommitter
 from satqkd.keys.records import link_name
 from satqkd.keys.store import KeyStore
 from satqkd.keys.sync import link_lock, reconcile
@@ -217,11 +219,6 @@ class Kme:
                 count=len(key_ids),
                 max_key_per_request=self.limits.max_key_per_request,
             )
-        # A key reserved for another SAE is refused with 401 wherever it is held.
-        for store in self.stores.values():
-            for rec in store.find_keys(key_ids):
-                if rec.slave_sae is not None and rec.slave_sae != slave_sae:
-                    raise EtsiError(401, "key not issued for the calling SAE", key_ID=rec.key_id)
         try:
             material = self.stores[slave_node].take_keys(
                 key_ids, to_state="delivered", caller_sae=slave_sae, master_sae=master_sae
@@ -229,17 +226,64 @@ class Kme:
         except KeyAccessError as exc:
             raise EtsiError(401, str(exc)) from exc
         except KeyStateError as exc:
+            # A key reserved for another SAE is refused with 401 wherever it is held.
+            for store in self.stores.values():
+                for rec in store.find_keys(key_ids):
+                    if rec.slave_sae is not None and rec.slave_sae != slave_sae:
+                        raise EtsiError(
+                            401, "key not issued for the calling SAE", key_ID=rec.key_id
+                        ) from exc
             raise EtsiError(400, str(exc)) from exc
         return KeyContainer(keys=[_wire_key(k, m) for k, m in zip(key_ids, material, strict=True)])
 
-    def reconcile(self) -> int:
-        """Align the pools of every link whose two ends this KME holds; return bytes discarded."""
+    def _node_pairs(self) -> list[tuple[str, str]]:
         nodes = sorted(self.stores)
+        return [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :]]
+
+    def link_locks(self) -> list[RLock]:
+        """The locks of every link between this KME's nodes, in a fixed (sorted) order."""
+        return [link_lock(link_name(a, b)) for a, b in self._node_pairs()]
+
+    def group_committer(self) -> GroupCommitter:
+        """A group committer over this KME's stores, for serving many SAEs at once.
+
+        It holds every link lock of the KME across a batch, and reconciles the links
+        when a batch fails to commit (the stores commit in parallel).
+        """
+        return GroupCommitter(self.stores.values(), self.link_locks(), recover=self.reconcile)
+
+    def reconcile(self) -> int:
+        """Put the two ends of every link this KME holds back in step; return bytes discarded.
+
+        After a crash between the commits of the two ends: pool bytes consumed at one
+        end only are erased at the other (:func:`~satqkd.keys.sync.reconcile`), and a
+        key reserved at one end for a slave SAE whose master-side record is missing
+        (the slave end committed, the master end did not, so no master ever received
+        it) is erased, marked ``consumed``.
+        """
         total = 0
-        for i, a in enumerate(nodes):
-            for b in nodes[i + 1 :]:
-                total += reconcile(self.stores[a], self.stores[b], link_name(a, b))
+        for a, b in self._node_pairs():
+            link = link_name(a, b)
+            store_a, store_b = self.stores[a], self.stores[b]
+            with link_lock(link):
+                total += reconcile(store_a, store_b, link)
+                total += _erase_orphans(store_a, store_b, link)
+                total += _erase_orphans(store_b, store_a, link)
         return total
+
+
+def _erase_orphans(here: KeyStore, there: KeyStore, link: str) -> int:
+    """Erase keys reserved at ``here`` whose master-side record at ``there`` is missing.
+
+    Returns the bytes erased. Such a key exists only after a crash that committed the
+    slave end of a batch but not the master end: no master SAE ever received it.
+    """
+    held = [k for k in here.list_keys(link, "reserved") if k.purpose == "etsi014"]
+    known = {k.key_id for k in there.find_keys([k.key_id for k in held])}
+    orphans = [k for k in held if k.key_id not in known]
+    if orphans:
+        here.take_keys([k.key_id for k in orphans], to_state="consumed")
+    return sum(k.size_bits // 8 for k in orphans)
 
 
 def _wire_key(key_id: str, material: bytes) -> Key:

@@ -4,13 +4,16 @@
   certificate signed by the configured CA (``ssl.CERT_REQUIRED``): a client without
   one fails the handshake and never reaches the application.
 * Uvicorn (up to at least 0.54) puts nothing about TLS into the ASGI scope.
-  :class:`TlsScopeH11Protocol` subclasses uvicorn's h11 protocol: when a connection
-  is made it reads the verified peer certificate from the transport's SSL object and
-  wraps the connection's ASGI app so that every request on that connection carries
-  ``scope["extensions"]["tls"]`` in the shape of the ASGI TLS extension
-  (``client_cert_chain`` = [leaf PEM], ``tls_version``, ``cipher_suite``). This
-  relies on uvicorn's ``H11Protocol`` keeping the app in ``self.app``; the test suite
-  checks it end to end against a real socket.
+  :class:`TlsScopeHttpToolsProtocol` and :class:`TlsScopeH11Protocol` subclass
+  uvicorn's two HTTP/1.1 protocols: when a connection is made they read the verified
+  peer certificate from the transport's SSL object and wrap the connection's ASGI app
+  so that every request on that connection carries ``scope["extensions"]["tls"]`` in
+  the shape of the ASGI TLS extension (``client_cert_chain`` = [leaf PEM],
+  ``tls_version``, ``cipher_suite``). This relies on uvicorn's protocols keeping the
+  app in ``self.app``; the test suite checks it end to end against a real socket.
+* Speed: the C HTTP parser (``httptools``) and event loop (``uvloop``) are used when
+  installed (``uvicorn[standard]``), else uvicorn's pure-Python h11 and asyncio.
+  Connections are kept alive, so a client pays the TLS handshake once, not per request.
 """
 
 from __future__ import annotations
@@ -21,10 +24,16 @@ import ssl
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+try:  # the C parser of uvicorn[standard]
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - without httptools
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
 Scope = MutableMapping[str, Any]
 Asgi = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -70,11 +79,53 @@ def _with_tls_scope(app: Asgi, tls: dict[str, Any]) -> Asgi:
     return wrapped
 
 
-class TlsScopeH11Protocol(H11Protocol):
-    """Uvicorn's h11 protocol, adding the peer certificate to each request's ASGI scope."""
+class CoalescingTransport:
+    """A transport proxy sending all the writes of one event-loop iteration as one.
+
+    Uvicorn writes a response's head and its body separately; over TLS each write is
+    a record of its own and a ``send`` system call, which on loopback cost more CPU
+    than the rest of a small request. Joined, a response is one record, one call.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._pending: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(bytes(data))
+
+    def flush(self) -> None:
+        """Hand the pending writes to the transport now."""
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class _TlsScope:
+    """Mixin of a uvicorn HTTP protocol: the peer certificate in each request's ASGI scope.
+
+    It also joins the writes of a response (:class:`CoalescingTransport`).
+    """
+
+    app: Asgi
+    cycle: Any
+    transport: Any
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(transport)  # type: ignore[misc]
+        self.transport = CoalescingTransport(transport)
         tls = tls_extension(transport)
         if tls is not None:
             self.app = _with_tls_scope(self.app, tls)
@@ -89,7 +140,33 @@ class TlsScopeH11Protocol(H11Protocol):
         if self.cycle is None or self.cycle.response_complete:
             self.transport.abort()
         else:
-            super().shutdown()
+            super().shutdown()  # type: ignore[misc]
+
+
+class TlsScopeH11Protocol(_TlsScope, H11Protocol):
+    """Uvicorn's h11 protocol, adding the peer certificate to each request's ASGI scope."""
+
+
+if HttpToolsProtocol is not None:
+
+    class TlsScopeHttpToolsProtocol(_TlsScope, HttpToolsProtocol):
+        """Uvicorn's httptools protocol, adding the peer certificate to each request's scope."""
+
+    DEFAULT_PROTOCOL: type = TlsScopeHttpToolsProtocol
+else:  # pragma: no cover - without httptools
+    DEFAULT_PROTOCOL = TlsScopeH11Protocol
+
+
+class KmeServer(uvicorn.Server):
+    """Uvicorn's server, returning normally after a graceful SIGTERM/SIGINT shutdown.
+
+    Uvicorn re-raises the signal once it has shut down, which kills the process
+    before the caller's clean-up (closing the key stores) can run.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def build_server(
@@ -101,15 +178,21 @@ def build_server(
     key: str | Path,
     ca: str | Path,
     log_level: str = "warning",
+    http: type | None = None,
 ) -> uvicorn.Server:
-    """A uvicorn server for ``app`` over mutual TLS (not started)."""
+    """A uvicorn server for ``app`` over mutual TLS (not started).
+
+    ``http`` is the protocol class, :data:`DEFAULT_PROTOCOL` (httptools when
+    installed) by default; the event loop is uvloop when installed.
+    """
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
-        http=TlsScopeH11Protocol,
+        http=http or DEFAULT_PROTOCOL,
+        loop="auto",
         ws="none",
-        lifespan="off",
+        lifespan="auto",
         proxy_headers=False,
         server_header=False,
         log_level=log_level,
@@ -122,7 +205,7 @@ def build_server(
     config.load()
     # Replace uvicorn's context with ours (minimum TLS 1.2, client certificate required).
     config.ssl = server_ssl_context(cert, key, ca)
-    return uvicorn.Server(config)
+    return KmeServer(config)
 
 
 class BackgroundServer:
