@@ -115,14 +115,14 @@ def test_a_failing_pass_is_recorded_not_fatal(fast_spec: CampaignSpec,
 
 
 def test_photon_campaign_runs_the_protocol(jinan1: Mission) -> None:
-    """Photon fidelity on a short campaign (one station, one day, 20-s windows)."""
+    """Photon fidelity on a short campaign (one station, one day, 10-s windows)."""
     spec = CampaignSpec(missions=(jinan1,), start=dt.datetime(2022, 9, 23, tzinfo=dt.UTC),
                         days=1.0, stations=("nanshan",), mode="photon", weather=False,
-                        duration_cap_s=20.0)
+                        duration_cap_s=10.0)
     result = run_campaign(spec)
     assert result.evaluated
     for o in result.evaluated:
-        assert o.mode == "photon" and o.window_s == pytest.approx(20.0)
+        assert o.mode == "photon" and o.window_s == pytest.approx(10.0)
         assert o.keys_match is True
         assert o.packets >= 1 and o.timeline and o.packet_list
     fast = run_campaign(dataclasses.replace(spec, mode="fast"))
@@ -139,3 +139,19 @@ def test_bad_specs(fast_spec: CampaignSpec, change: dict, field: str) -> None:
     with pytest.raises(InputError) as info:
         dataclasses.replace(fast_spec, **change)
     assert field in info.value.one_line()
+
+
+def test_campaign_on_a_running_scheduler(fast_spec: CampaignSpec,
+                                         fast_result: CampaignResult) -> None:
+    """``--scheduler ADDRESS``: connect to an existing cluster (here one in this process)."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        with dask_executor(scheduler=cluster.scheduler_address) as executor:
+            result = run_campaign(dataclasses.replace(fast_spec, days=3.0), executor)
+        assert result.workers == 1
+    three_days = [o for o in fast_result.outcomes
+                  if o.window_start_unix_s < fast_result.start_unix_s + 3 * 86400.0]
+    assert [o.final_key_bits for o in result.outcomes] == [o.final_key_bits
+                                                            for o in three_days]

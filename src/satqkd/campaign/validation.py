@@ -3,8 +3,10 @@
 For each pass (a synthetic pass of given maximum elevation over a station, or the mission's
 reference pass) both fidelities run on the same QKD window with the same seed — so the same
 polarisation residual and the same channel — and the ratios fast/photon of sifted bits,
-mean packet QBER and final key are reported. The photon fidelity is itself random (Poisson
-counts, LDPC failures), so ratios scatter by its statistical spread around 1.
+mean packet QBER (over the packets the photon run decoded) and final key are reported. The
+photon fidelity is itself random (Poisson counts, LDPC failures), so ratios scatter by its
+statistical spread around 1; the fast fidelity assumes every packet decodes, so a photon
+packet that does not decode lowers the photon key only.
 """
 
 from __future__ import annotations
@@ -43,9 +45,24 @@ class FidelityComparison:
         return self._ratio(self.fast.sifted_bits, self.photon.sifted_bits)
 
     @property
+    def undecoded_packets(self) -> int:
+        """Packets the photon run's LDPC did not decode (the fast fidelity decodes all)."""
+        return sum(1 for p in self.photon.packet_list if not p.get("decoded", True))
+
+    @property
     def qber_ratio(self) -> float | None:
-        """Mean packet QBER, fast / photon."""
-        return self._ratio(self.fast.qber_mean, self.photon.qber_mean)
+        """Mean packet QBER, fast / photon, over the packets the photon run decoded.
+
+        The photon run's mean covers its decoded packets only (an undecoded packet's errors
+        are unknown); the fast mean is taken over the same packets, paired by their order
+        in the pass (both fidelities cut the same key stream into 100-kbit packets).
+        """
+        decoded = [k for k, p in enumerate(self.photon.packet_list) if p.get("decoded", True)]
+        fast = [self.fast.packet_list[k]["qber"] for k in decoded
+                if k < len(self.fast.packet_list)]
+        if not fast:
+            return None
+        return self._ratio(sum(fast) / len(fast), self.photon.qber_mean)
 
     @property
     def key_ratio(self) -> float | None:
@@ -63,6 +80,7 @@ class FidelityComparison:
             "qber_fast": self.fast.qber_mean,
             "qber_photon": self.photon.qber_mean,
             "qber_ratio": self.qber_ratio,
+            "undecoded_photon": self.undecoded_packets,
             "key_fast": self.fast.final_key_bits,
             "key_photon": self.photon.final_key_bits,
             "key_ratio": self.key_ratio,

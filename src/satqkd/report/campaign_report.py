@@ -177,7 +177,9 @@ def render_campaign_html(
         parts += ["<h2>Fast against photon fidelity</h2>", _table("validation", cols, validation)]
     parts += [
         f"<h2>Passes ({len(result.outcomes)})</h2>",
-        _table("passes", _PASS_COLUMNS, result.rows(), row_class="pass status-{status}"),
+        _table("passes", _PASS_COLUMNS, [{**r, "start": r["start"][:19].replace("T", " ")}
+                                         for r in result.rows()],
+               row_class="pass status-{status}"),
     ]
     if pass_figures:
         parts.append(f"<h2>Pass figures ({len(pass_figures)})</h2>")
