@@ -126,3 +126,21 @@ def test_unknown_station_names_the_choices() -> None:
     proc = run_cli(*BASE, "--stations", "atlantis")
     assert proc.returncode == 2
     assert "atlantis" in proc.stderr and "nanshan" in proc.stderr
+
+
+def test_constellations_from_planes_and_from_tles(tmp_path: Path) -> None:
+    proc = run_cli(*BASE, "--planes", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["satellites"] == ["Jinan-1 P1S1", "Jinan-1 P2S1"]
+    assert {r["satellite"] for r in data["passes"]} == set(data["satellites"])
+    tle = tmp_path / "sats.tle"
+    tle.write_text("MICIUS\n"
+                   "1 41731U 16051A   16353.90152003  .00000364  00000-0  17957-4 0  9993\n"
+                   "2 41731  97.3699 267.4500 0013200 178.5836 246.0824 15.23915303 19063\n",
+                   encoding="utf-8")
+    proc = run_cli("--tle", str(tle), "--start", "2016-12-19T00:00Z", "--days", "2",
+                   "--workers", "0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["satellites"] == ["MICIUS"] and data["passes"]

@@ -9,7 +9,12 @@ Dask. The result holds the per-pass table (like the published Jinan-1 campaign t
 per station, key per station-night and key-relay latencies between stations.
 """
 
-from satqkd.campaign.constellation import constellation, shifted_orbit
+from satqkd.campaign.constellation import (
+    constellation,
+    missions_from_tles,
+    parse_tles,
+    shifted_orbit,
+)
 from satqkd.campaign.execution import DaskExecutor, Executor, SerialExecutor, dask_executor
 from satqkd.campaign.expected_counts import ExpectedCounts, expected_counts
 from satqkd.campaign.fast_pass import FastPass, ec_leak_bits, fast_pass, fast_pass_outcome
@@ -37,6 +42,8 @@ __all__ = [
     "expected_counts",
     "fast_pass",
     "fast_pass_outcome",
+    "missions_from_tles",
+    "parse_tles",
     "photon_pass_outcome",
     "run_campaign",
     "shifted_orbit",
