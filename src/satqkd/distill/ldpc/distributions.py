@@ -25,8 +25,12 @@ Checks of our own (``benchmarks/reconciliation.py --design``, Monte Carlo densit
 f* ≈ 1.13 (±3 % between seeds). A coarse search over {2, 3, 5, D} profiles at rate 0.91 did
 not find a clearly better ensemble within that noise, and in 100-kbit trials at QBER 0.5 %
 and 1 % (32 and 16 frames) four such profiles (max degree 10–20, check degrees 77–112)
-decoded no better than the shipped one, so the table is unchanged. This is the weak point
-of the family: above rate 0.9 (QBER ≲ 1 %) the 100-kbit codes need f ≈ 1.24–1.34.
+decoded no better than the shipped one, so the table is unchanged. The best of them,
+Λ = {2: 0.8 (1 − R), 3: 0.60 − Λ_2, 5: 0.15, 16: 0.25}, won one unpunctured trial at QBER 1 %
+(f = 1.20: 0 against 2 failures of 100, 15.3 against 19.3 mean iterations) but not as a
+rate-adapted family member (f = 1.21: 2 of 100 failed, the shipped codes need 1.235 for 0).
+This is the weak point of the family: above rate 0.9 (QBER ≲ 1 %) the 100-kbit codes need
+f ≈ 1.24–1.34.
 """
 
 from __future__ import annotations
