@@ -33,6 +33,7 @@ import base64
 import json
 import os
 import platform
+import random
 import re
 import socket
 import ssl
@@ -147,8 +148,17 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def drive(port: int, pki: LoopbackPki, n_clients: int, seconds: float) -> dict:
-    """``n_clients`` workers doing pairs until ``seconds`` elapse; latencies and what was seen."""
+async def drive(
+    port: int, pki: LoopbackPki, n_clients: int, seconds: float, rate_hz: float | None = None
+) -> dict:
+    """``n_clients`` workers doing pairs until ``seconds`` elapse; latencies and what was seen.
+
+    Closed loop (``rate_hz`` None): each worker starts its next pair as soon as the last
+    one is done, so the figures are the service's capacity and latency under saturation.
+    Paced (``rate_hz`` pairs/s in all): each worker starts its pairs on a fixed schedule
+    and a pair's latency runs from its *scheduled* start, so time spent behind schedule
+    counts (no coordinated omission).
+    """
     latencies: list[float] = []
     seen_ids: list[str] = []
     seen_keys: list[bytes] = []
@@ -157,6 +167,7 @@ async def drive(port: int, pki: LoopbackPki, n_clients: int, seconds: float) -> 
     ctx_a, ctx_b = ssl_context(pki, "alice"), ssl_context(pki, "bob")
     start = asyncio.Event()
     deadline = [float("inf")]
+    rnd = random.Random(n_clients)
 
     async def worker() -> None:
         nonlocal mismatches
@@ -165,8 +176,14 @@ async def drive(port: int, pki: LoopbackPki, n_clients: int, seconds: float) -> 
         await alice.request("GET", "/api/v1/keys/bob/status")
         await bob.request("GET", "/api/v1/keys/alice/status")
         await start.wait()
+        period_s = n_clients / rate_hz if rate_hz else 0.0
+        scheduled = time.perf_counter() + period_s * rnd.random()
         while time.perf_counter() < deadline[0]:
-            t0 = time.perf_counter()
+            if rate_hz:
+                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+                t0, scheduled = scheduled, scheduled + period_s
+            else:
+                t0 = time.perf_counter()
             code, enc = await alice.request("GET", "/api/v1/keys/bob/enc_keys")
             if code != 200:
                 errors[code] += 1
@@ -269,7 +286,13 @@ def fsync_latency_ms(directory: Path, n: int = 50) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="timed run per scenario")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 50], help="closed loop")
+    parser.add_argument(
+        "--paced",
+        nargs="*",
+        default=["50:1000"],
+        help="paced runs CLIENTS:PAIRS_PER_S (all clients together)",
+    )
     parser.add_argument("--blocks", type=int, default=12, help="500-kbit blocks per store")
     parser.add_argument("--store-dir", type=Path, default=None, help="where the stores live")
     args = parser.parse_args()
@@ -285,12 +308,15 @@ def main() -> None:
         rows.append(("library, no HTTP", 1, library_pairs(root, min(args.seconds, 3.0))))
         proc, out, port = start_server(paths, pki, sae_map, root / "serve.log")
         try:
-            for n in args.clients:
+            runs = [(n, None) for n in args.clients]
+            runs += [(int(c), float(r)) for c, r in (x.split(":") for x in args.paced)]
+            for n, rate in runs:
                 cpu0 = process_cpu_s(proc.pid)
-                result = run_client(drive(port, pki, n, args.seconds))
+                result = run_client(drive(port, pki, n, args.seconds, rate))
                 cpu = process_cpu_s(proc.pid) - cpu0
                 result["server_cpu_ms"] = cpu / max(1, result["pairs"]) * 1e3
-                rows.append(("HTTPS mTLS loopback", n, result))
+                name = f"paced {rate:.0f}/s" if rate else "closed loop"
+                rows.append((f"HTTPS mTLS, {name}", n, result))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -307,13 +333,13 @@ def main() -> None:
         f"fdatasync {fsync_ms:.2f} ms (median) in {args.store_dir or tempfile.gettempdir()}"
     )
     header = (
-        f"{'scenario':<22}{'clients':>8}{'pairs':>8}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'scenario':<26}{'clients':>8}{'pairs':>8}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'twice':>7}{'mismatch':>10}{'srv cpu ms':>12}{'cli cpu ms':>12}  errors"
     )
     print(header)
     for name, n, r in rows:
         print(
-            f"{name:<22}{n:>8}{r['pairs']:>8}{r['rate']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
+            f"{name:<26}{n:>8}{r['pairs']:>8}{r['rate']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
             f"{r['twice']:>7}{r['mismatch']:>10}{r['server_cpu_ms']:>12.3f}"
             f"{r['client_cpu_ms']:>12.3f}  {r['errors'] or '-'}"
         )

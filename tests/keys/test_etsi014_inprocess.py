@@ -193,3 +193,14 @@ def test_sae_map_files(tmp_path) -> None:
         toml.write_text(text)
         with pytest.raises(InputError):
             SaeMap.load(toml)
+
+
+def test_head_and_other_methods_consume_nothing(api: Api) -> None:
+    for method, path in (("HEAD", "enc_keys"), ("PUT", "enc_keys"), ("DELETE", "dec_keys")):
+        r = api("alice", method, f"/api/v1/keys/bob/{path}")
+        assert r.status_code == 405, method
+    assert api("alice", "GET", "/api/v1/keys/bob/status").json()["stored_key_count"] == 20
+    r = api("bob", "GET", "/api/v1/keys/alice/dec_keys")  # no key_ID
+    assert r.status_code == 400 and r.json()["details"] == [{"query.key_ID": "Field required"}]
+    r = api("bob", "POST", "/api/v1/keys/alice/dec_keys", content=b"{not json")
+    assert r.status_code == 400 and r.json()["message"] == "bad request format"

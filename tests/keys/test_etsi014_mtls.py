@@ -18,6 +18,7 @@ from qkdsec.client import ETSI014Client, KMEHTTPError
 
 from satqkd.keys import KeyStore, Provenance
 from satqkd.keys.etsi014 import BackgroundServer, Kme, SaeMap, create_app
+from satqkd.keys.etsi014.server import TlsScopeH11Protocol
 from satqkd.keys.pki import LoopbackPki, make_loopback_pki
 
 SAES = ("alice", "bob", "eve")
@@ -72,6 +73,29 @@ def test_identity_is_the_certificate_cn_not_a_header(pki, server) -> None:
         assert r.status_code == 401
         got = bob.post("/api/v1/keys/alice/dec_keys", json={"key_IDs": ids}).json()["keys"]
         assert got == keys
+
+
+def test_pure_python_h11_protocol_serves_the_same(pki, tmp_path: Path) -> None:
+    """The fallback without httptools: identity from the certificate, keys once."""
+    jinan, hefei = (
+        KeyStore(tmp_path / "jinan.db", "jinan"),
+        KeyStore(tmp_path / "hefei.db", "hefei"),
+    )
+    for store in (jinan, hefei):
+        store.add_block("jinan:hefei", bytes(range(256)), 1e-10, Provenance("pass-1"))
+    kme = Kme([jinan, hefei], SaeMap({"alice": "jinan", "bob": "hefei"}))
+    app = create_app(kme)
+    args = {"cert": pki.server.cert, "key": pki.server.key, "ca": pki.ca_cert}
+    with BackgroundServer(app, http=TlsScopeH11Protocol, **args) as srv:
+        assert isinstance(srv.server.config.http, type)
+        with _httpx(pki, srv, "alice") as alice, _httpx(pki, srv, "bob") as bob:
+            keys = alice.get("/api/v1/keys/bob/enc_keys", params={"number": 2}).json()["keys"]
+            body = {"key_IDs": [{"key_ID": k["key_ID"]} for k in keys]}
+            assert bob.post("/api/v1/keys/alice/dec_keys", json=body).json()["keys"] == keys
+            assert bob.post("/api/v1/keys/alice/dec_keys", json=body).status_code == 400
+            assert alice.post("/api/v1/keys/alice/dec_keys", json=body).status_code == 401
+    jinan.close()
+    hefei.close()
 
 
 def test_tls_12_works_and_minimum_is_enforced(pki, server) -> None:

@@ -105,6 +105,9 @@ def test_serve_command_answers_over_mutual_tls(filled: Path, tmp_path: Path) -> 
         client.close()
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        code = proc.wait(timeout=20)
         log.close()
-    assert "KME for nodes jinan1-sat, jinan" in (tmp_path / "serve.log").read_text()
+    text = (tmp_path / "serve.log").read_text()
+    assert "KME for nodes jinan1-sat, jinan" in text
+    # SIGTERM: graceful shutdown, the stores closed, exit status 0.
+    assert code == 0 and "group commit: 1 operations in 1 batches" in text

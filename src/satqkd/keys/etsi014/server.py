@@ -223,12 +223,15 @@ class BackgroundServer:
         key: str | Path,
         ca: str | Path,
         host: str = "127.0.0.1",
+        http: type | None = None,
     ) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, 0))
         self.host, self.port = self._sock.getsockname()[:2]
-        self.server = build_server(app, host=host, port=self.port, cert=cert, key=key, ca=ca)
+        self.server = build_server(
+            app, host=host, port=self.port, cert=cert, key=key, ca=ca, http=http
+        )
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
