@@ -23,10 +23,11 @@ hand-overs to one per store per batch.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from satqkd.keys.errors import KeyStoreError
 from satqkd.keys.store import KeyStore
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 #: At most this many operations per batch (bounds the time the loop spends in SQL).
 MAX_BATCH = 256
@@ -131,10 +133,10 @@ class GroupCommitter:
             self._busy = False
             return
         stack = ExitStack()
+        batches: list[Batch] = []
         try:
             for lock in self._locks:
                 stack.enter_context(lock)
-            batches: list[Batch] = []
             for store in self.stores:
                 batches.append(store.open_batch())
                 stack.callback(store.close_batch, batches[-1])
@@ -148,9 +150,11 @@ class GroupCommitter:
                     b.end_op(job.ok)
             for store in self.stores:
                 store.detach_batch()
-        except BaseException:
-            stack.close()
-            raise
+        except Exception as exc:  # the batch could not even be run: fail its callers
+            for store in self.stores:
+                store.detach_batch()
+            self._finish(loop, jobs, stack, exc)
+            return
         begun = [b for b in batches if b.begun]
         if not begun:
             self._finish(loop, jobs, stack, None)
@@ -167,7 +171,8 @@ class GroupCommitter:
                 last = remaining[0] == 0
             if last:
                 failure = failures[0] if failures else None
-                loop.call_soon_threadsafe(self._finish, loop, jobs, stack, failure)
+                with suppress(RuntimeError):  # a closed loop: no caller is waiting any more
+                    loop.call_soon_threadsafe(self._finish, loop, jobs, stack, failure)
 
         for b in begun:
             self._commit_queue(b).put((b, done))
@@ -185,7 +190,10 @@ class GroupCommitter:
             for job in jobs:
                 job.ok, job.value = False, error
             if self._recover is not None:
-                self._recover()
+                try:
+                    self._recover()
+                except Exception:  # the next start-up reconciles; keep serving
+                    logger.exception("reconciling the key stores after a failed commit")
         self.n_batches += 1
         self.n_ops += len(jobs)
         # Next batch first, so that the state is right even if a caller's loop stops

@@ -17,6 +17,9 @@ Design
   after a WAL checkpoint the bytes are gone from the database file.
 * A crash (even ``kill -9``) at any point leaves the store as of its last commit: a
   key is delivered at most once, and material that was not carved is intact.
+* A service may group many callers' calls into one transaction (:meth:`open_batch`,
+  :mod:`satqkd.keys.group_commit`): each call stays all or nothing, and nobody hears
+  of a result before the batch is committed, so the guarantees above are unchanged.
 
 Key states: ``available`` (carved, held for later), ``reserved`` (carved for a named
 slave SAE, waiting for it), ``delivered`` (handed out, bytes erased), ``consumed``
@@ -106,11 +109,7 @@ class KeyStore(StoreInventory):
         self.close()
 
     def open_batch(self) -> Batch:
-        """Group this thread's following writes into one transaction (see :class:`Batch`).
-
-        Used by :class:`satqkd.keys.group_commit.GroupCommitter`; every store method
-        called on this thread until :meth:`close_batch` writes into the batch.
-        """
+        """Group this thread's following writes into one transaction (see :class:`Batch`)."""
         return self._db.open_batch()
 
     def detach_batch(self) -> None:

@@ -14,9 +14,13 @@ slave SAE *s* (at node B), the KME
    pools equal.
 
 *s* then fetches them once with ``dec_keys``: reserved keys are handed out and
-erased in one transaction at B. A crash between steps 1 and 2 leaves B's pool
-behind A's; the lagging bytes are discarded (never delivered) at the next carve or
-at start-up (:meth:`Kme.reconcile`).
+erased in one transaction at B. Called one by one, steps 1 and 2 commit in that
+order, and a crash between them leaves B's pool behind A's; the lagging bytes are
+discarded (never delivered) at the next carve or at start-up (:meth:`Kme.reconcile`).
+The service runs the calls through a group committer (:meth:`Kme.group_committer`),
+which commits A and B in parallel, so after a crash B may also be *ahead* of A: then
+:meth:`Kme.reconcile` discards the bytes at A and erases the keys reserved at B that
+no master ever received. Either way no SAE was answered for those keys.
 """
 
 from __future__ import annotations
