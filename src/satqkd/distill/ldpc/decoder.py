@@ -12,7 +12,8 @@ arrays are laid out ``[edge, lane]`` so the inner loops run over contiguous lane
 to vector instructions; tanh and atanh come from :mod:`.vector_math` (arithmetic-only,
 ≈1e-6 accurate) because libm calls would stop the vectoriser. When a lane's frame meets its
 syndrome (early termination) or runs out of iterations, the next waiting frame is loaded into
-it, so lanes do not idle while frames remain.
+it, so lanes do not idle while frames remain. The posterior rows of the check two rows ahead
+are prefetched, since their random gathers otherwise dominate the time on 100-kbit codes.
 
 Float32 limits messages to |R| ≤ ln(2/2⁻²⁴) ≈ 17.3 (tanh rounds to 1 beyond), far above
 anything that changes a decision; posteriors L are not clamped (clamping them in a layered
@@ -24,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from satqkd.distill.ldpc.vector_math import tanh_half, two_atanh
+from satqkd.distill.ldpc.vector_math import prefetch_row, tanh_half, two_atanh
 
 #: Prior LLR of shortened (known-zero) positions.
 LLR_MAX = np.float32(30.0)
@@ -34,6 +35,10 @@ _T_MIN = np.float32(1.0e-7)
 _P_MIN = np.float32(1.0e-30)
 #: Largest float32 below 1: caps |u| in 2 atanh(u).
 _U_MAX = np.float32(1.0 - 2.0**-24)
+#: The posterior rows of the check this many rows ahead are prefetched: the rows are
+#: gathered at random from a multi-MB array, and one check update has too little independent
+#: work for the CPU to overlap the cache misses on its own (≈ 25–35 % of the time at 100 kbit).
+_AHEAD = 2
 _ONE = np.float32(1.0)
 _MINUS_ONE = np.float32(-1.0)
 _ZERO = np.float32(0.0)
@@ -187,6 +192,9 @@ def decode_frames(
         for k in range(K):
             bad[k] = False
         for c in range(m):
+            if c + _AHEAD < m:
+                for e in range(row_ptr[c + _AHEAD], row_ptr[c + _AHEAD + 1]):
+                    prefetch_row(L, col_idx[e])
             _check_update(
                 row_ptr[c], row_ptr[c + 1], c, col_idx, L, R, tsign, Q, T, P, par, bad, K
             )

@@ -1,4 +1,5 @@
-"""Branch-free float32 exp, ln, tanh and atanh that LLVM can vectorise inside numba loops.
+"""Branch-free float32 exp, ln, tanh and atanh that LLVM can vectorise inside numba loops
+(and a cache prefetch hint, :func:`prefetch_row`).
 
 Numba without Intel SVML calls scalar libm for ``math.exp``/``math.log``, which stops the
 loop vectoriser. These versions use only arithmetic, comparisons (compiled to selects) and
@@ -110,3 +111,32 @@ def two_atanh(u: np.float32) -> np.float32:
     u2 = u * u
     series = _TWO * u * (_ONE + u2 * (_THIRD + u2 * (_FIFTH + u2 * _SEVENTH)))
     return series if u < _SMALL_U else ln((_ONE + u) / (_ONE - u))
+
+
+@intrinsic
+def prefetch_row(typingctx: object, arr: types.Type, row: types.Type) -> tuple[object, object]:
+    """Hint the CPU to fetch row ``row`` of a C-contiguous 2-D array into cache (LLVM
+    ``llvm.prefetch``: the row's first and last byte, so an unaligned 64-byte row is covered);
+    no effect on results."""
+    sig = types.void(arr, row)
+
+    def codegen(context: object, builder: ir.IRBuilder, signature: object, args: list) -> None:
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        stride = builder.extract_value(ary.strides, 0)
+        base = builder.ptrtoint(ary.data, ir.IntType(64))
+        index = context.cast(builder, args[1], signature.args[1], types.int64)
+        first = builder.add(base, builder.mul(index, stride))
+        last = builder.add(first, builder.sub(stride, ir.Constant(ir.IntType(64), 1)))
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(
+                ir.VoidType(),
+                [ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(32), ir.IntType(32)],
+            )
+        )
+        i32 = ir.IntType(32)
+        for address in (first, last):
+            ptr = builder.inttoptr(address, ir.IntType(8).as_pointer())
+            builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
