@@ -211,7 +211,7 @@ async def drive(
     elapsed, client_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     twice = sum(c - 1 for c in Counter(seen_ids).values() if c > 1)
     twice += sum(c - 1 for c in Counter(seen_keys).values() if c > 1)
-    lat_ms = np.array(latencies) * 1e3
+    lat_ms = np.array(latencies or [np.nan]) * 1e3
     return {
         "pairs": len(latencies),
         "rate": len(latencies) / elapsed,
@@ -293,7 +293,7 @@ def main() -> None:
         default=["50:1000"],
         help="paced runs CLIENTS:PAIRS_PER_S (all clients together)",
     )
-    parser.add_argument("--blocks", type=int, default=12, help="500-kbit blocks per store")
+    parser.add_argument("--blocks", type=int, default=64, help="500-kbit blocks per store")
     parser.add_argument("--store-dir", type=Path, default=None, help="where the stores live")
     args = parser.parse_args()
     rows = []

@@ -84,7 +84,8 @@ def test_a_failing_operation_is_rolled_back_alone(kme: Kme, tmp_path: Path) -> N
         assert {k.key_id for k in reopened.list_keys()} == {first[0].key_id, third[0].key_id}
 
 
-def test_callers_hear_of_results_only_after_the_commit(kme: Kme, monkeypatch) -> None:
+@pytest.mark.parametrize("inline", [True, False])
+def test_callers_hear_of_results_only_after_the_commit(kme: Kme, monkeypatch, inline: bool) -> None:
     committed_at: list[float] = []
     original = Batch.commit
 
@@ -95,6 +96,9 @@ def test_callers_hear_of_results_only_after_the_commit(kme: Kme, monkeypatch) ->
 
     monkeypatch.setattr(Batch, "commit", slow_commit)
     committer = kme.group_committer()
+    # A lone call is committed on the loop thread while commits are fast, else in the
+    # commit threads (both stores in parallel).
+    committer.commit_s = 0.0 if inline else 1.0
 
     async def main() -> tuple[Any, float]:
         enc = await committer.call(kme.enc_keys, "alice", "bob", KeyRequest(number=2))
@@ -102,8 +106,9 @@ def test_callers_hear_of_results_only_after_the_commit(kme: Kme, monkeypatch) ->
 
     enc, heard_at = asyncio.run(main())
     committer.close()
-    assert len(enc.keys) == 2 and len(committed_at) == 2  # both ends, in parallel
+    assert len(enc.keys) == 2 and len(committed_at) == 2  # both ends
     assert heard_at >= max(committed_at)
+    assert committer.n_inline == (1 if inline else 0)
 
 
 def test_a_failed_commit_fails_every_caller_and_reconciles(kme: Kme, monkeypatch) -> None:

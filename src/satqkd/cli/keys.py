@@ -172,7 +172,10 @@ def _serve(
         commits.close()
         for store in stores:
             store.close()
-        err.print(f"group commit: {commits.n_ops} operations in {commits.n_batches} batches")
+        err.print(
+            f"group commit: {commits.n_ops} operations in {commits.n_batches} batches"
+            f" ({commits.n_inline} committed on the event loop)"
+        )
 
 
 keys_app.command("list")(_list)
