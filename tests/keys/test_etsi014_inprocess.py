@@ -204,3 +204,6 @@ def test_head_and_other_methods_consume_nothing(api: Api) -> None:
     assert r.status_code == 400 and r.json()["details"] == [{"query.key_ID": "Field required"}]
     r = api("bob", "POST", "/api/v1/keys/alice/dec_keys", content=b"{not json")
     assert r.status_code == 400 and r.json()["message"] == "bad request format"
+    huge = {"key_IDs": [{"key_ID": str(uuid.uuid4())} for _ in range(2000)]}
+    r = api("bob", "POST", "/api/v1/keys/alice/dec_keys", json=huge)
+    assert r.status_code == 400 and r.json()["message"] == "request body too large"

@@ -42,6 +42,8 @@ from satqkd.keys.group_commit import CommitFailedError, GroupCommitter
 
 API_PREFIX = "/api/v1/keys"
 JSON = "application/json"
+#: Largest request body read (a Key IDs request of 128 keys is about 7 KiB).
+MAX_BODY_BYTES = 64 * 1024
 
 
 def _error(status_code: int, message: str, details: list[dict[str, Any]] | None) -> Response:
@@ -75,7 +77,11 @@ def _parse_query(model: type[BaseModel], request: Request, names: tuple[str, ...
 
 
 async def _parse_body(model: type[BaseModel], request: Request, *, optional: bool) -> Any:
-    body = await request.body()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise EtsiError(400, "request body too large", max_bytes=MAX_BODY_BYTES)
     if optional and body.strip() in (b"", b"null"):
         return None
     try:
