@@ -174,7 +174,8 @@ def _serve(
             store.close()
         err.print(
             f"group commit: {commits.n_ops} operations in {commits.n_batches} batches"
-            f" ({commits.n_inline} committed on the event loop)"
+            f" ({commits.n_inline} committed on the event loop)",
+            soft_wrap=True,
         )
 
 
