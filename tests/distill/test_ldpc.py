@@ -142,6 +142,15 @@ def test_density_evolution_brackets_the_regular_3_6_threshold() -> None:
     assert not converges(0.094, {3: 1.0}, 0.5, population=5000)
 
 
+def test_discretised_density_evolution_brackets_the_regular_3_6_threshold() -> None:
+    """Deterministic DE: (3, 6) on the BSC converges at p = 0.082, fails at p = 0.087."""
+    from satqkd.distill.ldpc.discretised_de import Grid, evolve
+
+    grid = Grid(0.1, 25.0)
+    assert evolve(0.082, {3: 1.0}, 0.5, grid)[0]
+    assert not evolve(0.087, {3: 1.0}, 0.5, grid)[0]
+
+
 def test_frame_far_above_threshold_is_reported_not_converged() -> None:
     frame_bits = 5000
     code = FAMILY.select(0.01, frame_bits, sample_bits=None)
