@@ -15,6 +15,7 @@ from satqkd.protocol.messages import (
     Abandon,
     Ack,
     Close,
+    DecodeReport,
     Detections,
     EndOfPass,
     KeyAck,
@@ -57,6 +58,7 @@ def examples() -> list[Message]:
         Abandon(4, "final key length is zero — ε"),
         EndOfPass(299),
         Close(3),
+        DecodeReport(7, 1, 100_000, 812),
     ]
 
 

@@ -7,6 +7,7 @@ intensities and probabilities, and its copy of the authentication key.
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from satqkd.distill.estimation import (
     estimate,
     final_key_length,
 )
-from satqkd.distill.ldpc import RateAdaptedCode
+from satqkd.distill.ldpc import DecodeResult, RateAdaptedCode
 from satqkd.distill.security import EpsilonBudget
 from satqkd.distill.verification import verification_tag
 from satqkd.protocol.blocks import KeyBlock, unverified_block_id
@@ -31,6 +32,7 @@ from satqkd.protocol.endpoint import Endpoint, MessageAuthenticator, Received
 from satqkd.protocol.messages import (
     Abandon,
     Close,
+    DecodeReport,
     Detections,
     EndOfPass,
     KeyAck,
@@ -46,6 +48,23 @@ from satqkd.simulate.records import GroundRecord
 
 GROUND_ID = 1
 KEY_INTENSITIES = {"chernoff": (SIGNAL,), "gaussian": (SIGNAL,), "composable": (0, 1, 2)}
+#: At most this many waiting packets that share a code are decoded together (decode_many).
+MAX_BATCH_FRAMES = 16
+
+
+def _same_code(a: Syndrome, b: Syndrome) -> bool:
+    """Both packets use the same adapted code (the design QBER is only informative)."""
+    return ({k: v for k, v in a.code.items() if k != "qber_design"}
+            == {k: v for k, v in b.code.items() if k != "qber_design"})
+
+
+def report_leak_bits(packet_bits: int) -> int:
+    """Bits charged for disclosing a packet's corrected error count: ⌈log₂(bits + 1)⌉.
+
+    The count is one of ``bits + 1`` values, so it tells an eavesdropper at most this much
+    about the key; charging it keeps the key length safe whatever the analysis assumes.
+    """
+    return math.ceil(math.log2(packet_bits + 1))
 
 
 @dataclass
@@ -259,13 +278,26 @@ class GroundStation:
 
     # -- step 4: decoding, estimation, PA instruction ---------------------------------------------
     def _decode_ready(self) -> None:
+        """Decode every packet whose syndrome and key bits are in, in packet order.
+
+        Packets waiting together with the same code go through ``decode_many`` as one batch
+        (several frames share the decoder's vector lanes, ≈ 2× the throughput of one at a
+        time). Only packets already waiting are batched, so none waits for another; each
+        frame's result does not depend on its batch (the lanes are independent).
+        """
         while self._next_packet in self._syndromes:
-            syn = self._syndromes[self._next_packet]
-            if self._stream_len < syn.first_bit + syn.n_bits:
-                return
-            del self._syndromes[self._next_packet]
-            self._decode(syn)
-            self._next_packet += 1
+            group: list[Syndrome] = []
+            pid = self._next_packet
+            while (pid in self._syndromes and len(group) < MAX_BATCH_FRAMES
+                   and self._stream_len >= self._syndromes[pid].first_bit
+                   + self._syndromes[pid].n_bits
+                   and (not group or _same_code(self._syndromes[pid], group[0]))):
+                group.append(self._syndromes.pop(pid))
+                pid += 1
+            if not group:
+                break
+            self._decode(group)
+            self._next_packet = pid
         self._make_blocks(final=self.all_packets_in)
 
     @property
@@ -287,11 +319,20 @@ class GroundStation:
         self._stream_base = first + n
         return out
 
-    def _decode(self, syn: Syndrome) -> None:
-        bits, inten, basis, t_det = self._stream_slice(syn.first_bit, syn.n_bits)
-        code = RateAdaptedCode.from_description(syn.code)
-        syndrome = unpack_bits(syn.syndrome_packed, code.syndrome_bits)
-        res = code.decode(syndrome, bits, syn.qber_estimate)
+    def _decode(self, group: list[Syndrome]) -> None:
+        """Decode packets that share one code, report each outcome to the satellite."""
+        code = RateAdaptedCode.from_description(group[0].code)
+        data = [self._stream_slice(syn.first_bit, syn.n_bits) for syn in group]
+        syndromes = np.stack([unpack_bits(syn.syndrome_packed, code.syndrome_bits)
+                              for syn in group])
+        noisy = np.stack([d[0] for d in data])
+        qbers = np.array([syn.qber_estimate for syn in group])
+        results = code.decode_many(syndromes, noisy, qbers if len(group) > 1 else qbers[0])
+        for syn, (bits, inten, basis, t_det), res in zip(group, data, results, strict=True):
+            self._packet_done(syn, code, bits, inten, basis, t_det, res)
+
+    def _packet_done(self, syn: Syndrome, code: RateAdaptedCode, bits: NDArray,
+                     inten: NDArray, basis: NDArray, t_det: NDArray, res: DecodeResult) -> None:
         ok = bool(res.converged) and verification_tag(
             res.bits, syn.verify_seed, self.protocol.verification_tag_bits) == syn.verify_tag
         err = res.bits != bits
@@ -300,9 +341,13 @@ class GroundStation:
         np.add.at(counts, (inten, basis), 1)
         np.add.at(errors, (inten, basis), err.astype(np.int64))
         qber = float(err.mean()) if ok else float(syn.qber_estimate)
-        leak = int(code.leak_bits) + self.protocol.verification_tag_bits
+        # The corrected error count goes back to the satellite: charged to the leak.
+        leak = (int(code.leak_bits) + self.protocol.verification_tag_bits
+                + (report_leak_bits(syn.n_bits) if ok else 0))
         self.state.packets.append(PacketResult(syn.packet_id, float(t_det[-1]), qber, ok,
                                                leak, int(res.iterations)))
+        self.endpoint.send(DecodeReport(syn.packet_id, int(ok), int(syn.n_bits),
+                                        int(err.sum()) if ok else 0))
         if ok:
             self._packets[syn.packet_id] = _PacketData(res.bits, inten, basis, counts, errors,
                                                        float(t_det[-1]), leak)

@@ -12,6 +12,10 @@ Steps of the live procedure and the messages that carry them:
 5. satellite → ground :class:`PaConfirm` (CRC-32 of the satellite's final key).
 6. ground → satellite :class:`KeyAck` (the ground checked the CRC and stored the key).
 
+After decoding each packet the ground sends :class:`DecodeReport` (decoded or not, and the
+exact number of errors it corrected); the satellite uses these for the codes of later
+packets (:mod:`satqkd.protocol.qber_tracking`), never to change a packet already sent.
+
 :class:`Ack` acknowledges messages by sequence number (the link repeats every message until
 acknowledged); :class:`Abandon` drops a block on either side; :class:`EndOfPass` says the
 ground has sent its last batch (and, from the satellite, how many packets there are);
@@ -46,6 +50,7 @@ class Kind(IntEnum):
     ABANDON = 8
     END_OF_PASS = 9
     CLOSE = 10
+    DECODE_REPORT = 11
 
 
 def pack_bits(bits: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -227,10 +232,28 @@ class Close(Message):
     blocks: int
 
 
+@dataclass(frozen=True)
+class DecodeReport(Message):
+    """The ground decoded (or failed) packet ``packet_id``: the errors it corrected.
+
+    The error count of the key bits is not secret in this analysis: the decoy-state
+    estimate is computed from the error counts of the key part, in the open. The per-packet
+    count is nevertheless charged to the packet's leak,
+    ⌈log₂(bits + 1)⌉ bits (:func:`satqkd.protocol.ground.report_leak_bits`), so disclosing
+    it can only lower the final key length, never overstate it.
+    """
+
+    KIND: ClassVar[Kind] = Kind.DECODE_REPORT
+    packet_id: int
+    decoded: int
+    bits: int
+    errors: int
+
+
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.KIND: cls
     for cls in (Ack, Detections, SiftResult, Syndrome, PaInstruction, PaConfirm, KeyAck,
-                Abandon, EndOfPass, Close)
+                Abandon, EndOfPass, Close, DecodeReport)
 }
 
 

@@ -25,6 +25,7 @@ from satqkd.protocol.endpoint import Endpoint, MessageAuthenticator, Received
 from satqkd.protocol.messages import (
     Abandon,
     Close,
+    DecodeReport,
     Detections,
     EndOfPass,
     KeyAck,
@@ -37,9 +38,25 @@ from satqkd.protocol.messages import (
     pack_bits,
     unpack_bits,
 )
+from satqkd.protocol.qber_tracking import ExactCount, QberEstimate, packet_qber
 
 SATELLITE_ID = 0
 SAMPLE_WINDOW = 20_000
+#: Packet k's code uses the ground's exact counts of packets ≤ k − REPORT_LAG, and waits for
+#: them if they have not arrived: the choice is then a function of the data alone, so keys
+#: do not depend on timing, while up to REPORT_LAG packets can be decoding at the ground.
+REPORT_LAG = 2
+
+
+@dataclass(frozen=True)
+class _BatchSpan:
+    """Where a sifted batch's key bits sit in the key stream, and its sample."""
+
+    key_start: int
+    key_end: int
+    sample_bits: int
+    sample_errors: int
+    t_end_s: float
 
 
 @dataclass
@@ -58,6 +75,7 @@ class SatelliteState:
     sample_errors: int = 0
     packets: int = 0
     blocks_abandoned: list[int] = field(default_factory=list)
+    estimates: list[QberEstimate] = field(default_factory=list)
 
 
 class Satellite:
@@ -98,6 +116,11 @@ class Satellite:
         self._stream_len = 0
         self._stream_used = 0
         self._samples: list[tuple[int, int]] = []
+        self._spans: list[_BatchSpan] = []
+        self._span_first = 0  # first batch span that can still overlap a future packet
+        self._packet_t_mid: dict[int, float] = {}
+        self._reports: dict[int, DecodeReport] = {}
+        self._reports_through = -1  # every report up to this packet id has arrived
         self._packets: dict[int, _Packet] = {}
         self._pending: dict[int, KeyBlock] = {}
         self._confirm_seq: dict[int, int] = {}
@@ -146,6 +169,11 @@ class Satellite:
             while self._next_batch in self._batches:
                 self._sift(self._batches.pop(self._next_batch))
                 self._next_batch += 1
+        elif isinstance(msg, DecodeReport):
+            self._reports.setdefault(msg.packet_id, msg)
+            while self._reports_through + 1 in self._reports:
+                self._reports_through += 1
+            self._flush_packets()
         elif isinstance(msg, EndOfPass):
             self._last_batch = msg.last_batch_id
         elif isinstance(msg, Close):
@@ -172,10 +200,12 @@ class Satellite:
     def _maybe_end(self) -> None:
         """After the last batch is sifted, tell the ground how many packets there are.
 
-        The satellite's :class:`EndOfPass` carries the last packet id (−1 if none).
+        The satellite's :class:`EndOfPass` carries the last packet id (−1 if none); it goes
+        once every full packet has been sent (the last ones may wait for decode reports).
         """
         if (not self.ended and self._last_batch is not None
-                and self._next_batch > self._last_batch):
+                and self._next_batch > self._last_batch
+                and self._stream_len - self._stream_used < self.protocol.packet_bits):
             self.ended = True
             self._send(EndOfPass(self.state.packets - 1))
 
@@ -205,6 +235,9 @@ class Satellite:
         self.state.sample_size += int(sample_sifted.sum())
         self.state.sample_errors += int(errs.sum())
         key = sifted & ~sampled
+        self._spans.append(_BatchSpan(self._stream_len, self._stream_len + int(key.sum()),
+                                      int(sample_sifted.sum()), int(errs.sum()),
+                                      float(batch.t_end_s)))
         self._send(SiftResult(batch.batch_id, n, pack_bits(sifted), intensity[sifted],
                               counts.ravel(), errors.ravel()))
         self._stream_bits.append(bit[key])
@@ -215,7 +248,10 @@ class Satellite:
         self._flush_packets()
 
     def qber_estimate(self) -> float:
-        """QBER of the most recent ~20,000 sampled sifted detections (all intensities)."""
+        """QBER of the most recent ~20,000 sampled sifted detections (all intensities).
+
+        Kept for reports; the codes use :meth:`packet_estimate`.
+        """
         n = e = 0
         for size, errs in reversed(self._samples):
             n += size
@@ -232,17 +268,52 @@ class Satellite:
 
     def _flush_packets(self) -> None:
         size = self.protocol.packet_bits
-        while self._stream_len - self._stream_used >= size:
+        while (self._stream_len - self._stream_used >= size
+               and self._reports_through >= self.state.packets - REPORT_LAG):
             self._emit_packet(size)
 
+    def _span_sample(self, first: int, size: int) -> tuple[float, float, float]:
+        """(sample bits, sample errors, mid-time s) of the batches holding key bits
+        [first, first + size); a batch shared with another packet counts pro rata."""
+        n = e = w_t = w = 0.0
+        end = first + size
+        while (self._span_first < len(self._spans)
+               and self._spans[self._span_first].key_end <= first):
+            self._span_first += 1
+        for span in self._spans[self._span_first:]:
+            if span.key_start >= end:
+                break
+            width = span.key_end - span.key_start
+            overlap = min(span.key_end, end) - max(span.key_start, first)
+            if width <= 0 or overlap <= 0:
+                continue
+            share = overlap / width
+            n += share * span.sample_bits
+            e += share * span.sample_errors
+            w_t += overlap * span.t_end_s
+            w += overlap
+        return n, e, (w_t / w if w else 0.0)
+
+    def packet_estimate(self, packet_id: int, first: int, size: int) -> QberEstimate:
+        """The QBER estimate for packet ``packet_id`` (:mod:`.qber_tracking`): its own
+        batches' sample plus the exact counts of packets ≤ packet_id − REPORT_LAG."""
+        n, e, t_mid = self._span_sample(first, size)
+        self._packet_t_mid[packet_id] = t_mid
+        exact = [ExactCount(self._packet_t_mid[r.packet_id], r.bits, r.errors)
+                 for j in range(max(0, packet_id - REPORT_LAG - 8), packet_id - REPORT_LAG + 1)
+                 if (r := self._reports.get(j)) is not None and r.decoded]
+        return packet_qber(n, e, t_mid, exact)
+
     def _emit_packet(self, size: int) -> None:
-        bits, inten = self._stream_take(size)
         packet_id = self.state.packets
         first = self._stream_used
+        estimate = self.packet_estimate(packet_id, first, size)
+        bits, inten = self._stream_take(size)
         self._stream_used += size
         self.state.packets += 1
-        q = self.qber_estimate()
-        code = self.family.select(q, frame_bits=size)
+        self.state.estimates.append(estimate)
+        q = estimate.qber
+        code = self.family.select(q, frame_bits=size, sample_bits=estimate.sample_bits)
         syndrome = code.syndrome(bits, self.rng)
         seed = self.rng.bytes(16)
         tag = verification_tag(bits, seed, self.protocol.verification_tag_bits)

@@ -259,11 +259,15 @@ class RateAdaptedCode:
         self,
         syndromes: np.ndarray,
         noisy_bits: np.ndarray,
-        qber: float,
+        qber: float | np.ndarray,
         max_iterations: int = DEFAULT_MAX_ITERATIONS,
         lanes: int = DEFAULT_LANES,
     ) -> list[DecodeResult]:
-        """Decode frames ``[k, frame_bits]`` against syndromes ``[k, m]``, several at once."""
+        """Decode frames ``[k, frame_bits]`` against syndromes ``[k, m]``, several at once.
+
+        ``qber`` is one value for every frame or one per frame (``[k]``); each frame's result
+        depends only on its own inputs, not on the others decoded with it.
+        """
         syndromes = np.ascontiguousarray(syndromes, dtype=np.uint8)
         noisy_bits = np.asarray(noisy_bits, dtype=np.uint8)
         frames = noisy_bits.shape[0]
@@ -273,7 +277,10 @@ class RateAdaptedCode:
             )
         if syndromes.shape != (frames, self.mother.m):
             raise ValueError(f"syndromes shape {syndromes.shape}, expected (k, {self.mother.m})")
-        if not 0.0 < qber < 0.5:
+        q = np.asarray(qber, dtype=np.float64)
+        if q.ndim > 1 or (q.ndim == 1 and q.size != frames):
+            raise ValueError(f"qber shape {q.shape}, expected () or ({frames},)")
+        if not np.all((q > 0.0) & (q < 0.5)):
             raise ValueError(f"qber must be in (0, 0.5), got {qber}")
         priors = self.channel_llrs(noisy_bits, qber)
         out = np.zeros((frames, self.mother.n), np.uint8)
@@ -297,11 +304,16 @@ class RateAdaptedCode:
             for i in range(frames)
         ]
 
-    def channel_llrs(self, noisy_bits: np.ndarray, qber: float) -> np.ndarray:
+    def channel_llrs(self, noisy_bits: np.ndarray, qber: float | np.ndarray) -> np.ndarray:
         """Prior LLRs ``[frames, n]`` (float32): key bits ±ln((1−q)/q), punctured 0,
-        shortened +LLR_MAX (known zeros)."""
+        shortened +LLR_MAX (known zeros); ``qber`` scalar or one per frame."""
         frames = noisy_bits.shape[0]
-        llr = np.float32(math.log((1.0 - qber) / qber))
+        if np.ndim(qber) == 0:
+            llr = np.float32(math.log((1.0 - float(qber)) / float(qber)))
+        else:
+            # The scalar formula per frame, so a frame gets the same priors either way.
+            llr = np.array([math.log((1.0 - float(x)) / float(x)) for x in np.ravel(qber)],
+                           dtype=np.float32)[:, None]
         priors = np.zeros((frames, self.mother.n), np.float32)
         priors[:, self.key_positions] = llr * (1 - 2 * noisy_bits.astype(np.float32))
         priors[:, self.shortened_positions] = decoder.LLR_MAX
