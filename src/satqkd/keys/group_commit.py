@@ -1,6 +1,6 @@
 """Group commit for an asyncio service: many callers' store operations, few fsyncs.
 
-Why: with ``synchronous=FULL`` every commit is an fsync of the WAL (0.15 ms on an idle
+Why: with ``synchronous=FULL`` every commit is an fsync of the WAL (0.1 ms on an idle
 virtual disk, several ms on a busy one), so a key service committing once per
 request spends its time waiting for the disk, one request after another. The
 committer instead takes every operation queued while it was busy, runs them one after
@@ -17,7 +17,7 @@ start-up and after a failed commit) puts the two ends of each link back in step.
 
 The operations themselves run on the event-loop thread (they are short SQL
 statements, no disk wait); only the commits run in threads, one per store. A thread
-hand-over costs about 0.15 ms of CPU on the project's virtual machine, more than a
+hand-over costs about 0.1 ms of CPU on the project's virtual machine, as much as a
 fast fsync, so a batch of a single operation (a lone caller) is committed on the
 loop thread itself while commits are fast (:data:`INLINE_COMMIT_S`): that blocks the
 loop for one fast fsync, when there is nobody else to serve anyway.
