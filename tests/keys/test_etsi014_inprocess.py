@@ -88,6 +88,10 @@ def test_status_has_exactly_the_spec_fields(api: Api) -> None:
     assert body["source_KME_ID"] == "KME-jinan" and body["target_KME_ID"] == "KME-hefei"
     assert (body["master_SAE_ID"], body["slave_SAE_ID"]) == ("alice", "bob")
     assert (body["key_size"], body["stored_key_count"], body["max_SAE_ID_count"]) == (256, 20, 0)
+    assert body["max_key_count"] == 20
+    _keys(api("alice", "GET", "/api/v1/keys/bob/enc_keys", params={"number": 3}))
+    body = api("alice", "GET", "/api/v1/keys/bob/status").json()
+    assert (body["stored_key_count"], body["max_key_count"]) == (17, 20)
 
 
 def test_enc_then_dec_gives_identical_keys_once(api: Api) -> None:

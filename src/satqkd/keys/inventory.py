@@ -40,6 +40,18 @@ class StoreInventory:
         )
         return int(row[0])
 
+    def material_bytes(self, link: str) -> int:
+        """Bytes of all the pool blocks of ``link``, carved or not."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT COALESCE(SUM(n_bytes), 0) FROM blocks WHERE link = ?",
+                (canonical_link(link),),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
     def links(self) -> list[str]:
         """Canonical names of the links this store holds material or keys for."""
         rows = (

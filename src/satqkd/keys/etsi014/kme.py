@@ -133,7 +133,7 @@ class Kme:
         master, slave, link = self._pair(master_sae, slave_sae)
         key_bytes = self.limits.key_size_bits // 8
         stored = min(master.available_bytes(link), slave.available_bytes(link)) // key_bytes
-        material = sum(b.n_bytes for b in master.blocks(link))
+        material = master.material_bytes(link)
         return Status(
             source_kme_id=kme_id(master.node),
             target_kme_id=kme_id(slave.node),
