@@ -11,7 +11,8 @@ what it already knows, and sends its syndrome once. Two sources of information g
   errors it corrected (:class:`~satqkd.protocol.messages.DecodeReport`). These are large
   (100 000 bits) but older: they describe earlier packets.
 
-The rule (:func:`packet_qber`), with nothing fitted to any pass:
+The rule (:func:`packet_qber`); its few constants (c, the window, the satellite's report
+lag) were compared on other passes than the reference one (notes/protocol.md, protocol2):
 
 1. in-span: q_s = (e_s + 1)/(n_s + 2), variance q_s(1 − q_s)/n_s;
 2. exact: level q_L of the latest reported packet, trend b = least-squares slope of the
@@ -22,11 +23,10 @@ The rule (:func:`packet_qber`), with nothing fitted to any pass:
    extrapolation as uncertain by its own size, in either direction, and β² = max(0,
    (q_s − q_x)² − c(var_s + var_L)) is the part of the two branches' disagreement that their
    noise does not explain (an empirical-Bayes estimate of the exact branch's bias: a drift
-   the trend has not seen yet, e.g. where the QBER starts to rise; c = 4, a 2σ threshold,
-   when the sample is above, c = 9 (3σ) when it is below, since following a sample that is
-   low by chance makes the packet fail). An exact count from long
-   ago, or from a fast-changing part of the pass, or contradicted by the packet's own sample,
-   therefore weighs little;
+   the trend has not seen yet, e.g. where the QBER starts to rise; c = 1 when the sample is
+   above, c = 9, a 3σ threshold, when it is below, since following a sample that is low by
+   chance makes the packet fail). An exact count from long ago, or from a fast-changing
+   part of the pass, or contradicted by the packet's own sample, therefore weighs little;
 3. the two are combined by inverse-variance weighting: q̂ = Σ wᵢqᵢ / Σ wᵢ, variance 1/Σ wᵢ,
    and the effective sample size N = q̂(1 − q̂)·Σ wᵢ goes to
    :meth:`~satqkd.distill.ldpc.CodeFamily.select`, which adds its own z-sigma margin.
@@ -44,10 +44,10 @@ import numpy as np
 
 #: How many of the most recent exact reports enter the level and trend.
 EXACT_WINDOW = 3
-#: The disagreement counts as bias only beyond this many times the two branches' variance
-#: (a 2σ threshold). Chosen between 1 and 4 on seeds 2–3 of the reference pass and two
-#: synthetic passes (25°, 60°), not on the reference pass with seed 1 (see notes/protocol.md).
-BIAS_NOISE_FACTOR = 4.0
+#: The disagreement counts as bias beyond this many times the two branches' variance when
+#: the sample is above the exact counts: 1, the positive-part (empirical-Bayes) estimate of
+#: the bias. A 2σ threshold (4) was tried too; see notes/protocol.md, "protocol2".
+BIAS_NOISE_FACTOR = 1.0
 #: The same when the sample is *below* the exact counts (3σ): following a sample that is low
 #: by chance makes the packet fail, which costs far more than a leak a little too large.
 BIAS_NOISE_FACTOR_DOWN = 9.0
