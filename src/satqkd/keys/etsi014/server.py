@@ -97,6 +97,10 @@ class CoalescingTransport:
             self._loop.call_soon(self.flush)
         self._pending.append(bytes(data))
 
+    def writelines(self, chunks: Any) -> None:
+        for data in chunks:
+            self.write(data)
+
     def flush(self) -> None:
         """Hand the pending writes to the transport now."""
         if self._pending:
