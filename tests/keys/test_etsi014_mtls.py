@@ -6,6 +6,7 @@ The clients are ``etsi-qkd-014-client`` 0.9.0 (LIP6) and ``qkdsec`` 0.3.0 (its
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ssl
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from qkdsec.client import ETSI014Client, KMEHTTPError
 
 from satqkd.keys import KeyStore, Provenance
 from satqkd.keys.etsi014 import BackgroundServer, Kme, SaeMap, create_app
-from satqkd.keys.etsi014.server import TlsScopeH11Protocol
+from satqkd.keys.etsi014.server import CoalescingTransport, TlsScopeH11Protocol
 from satqkd.keys.pki import LoopbackPki, make_loopback_pki
 
 SAES = ("alice", "bob", "eve")
@@ -170,3 +171,33 @@ def test_qkdsec_client_interoperates(pki, server) -> None:
         with pytest.raises(KMEHTTPError) as exhausted:
             alice.get_enc_keys("bob", number=128, size=8192)
         assert exhausted.value.status_code == 503
+
+
+def test_coalescing_transport_sends_a_response_in_one_write() -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+            self.closed = False
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(data)
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+        def close(self) -> None:
+            self.closed = True
+
+    async def main() -> None:
+        raw = Recorder()
+        transport = CoalescingTransport(raw)  # type: ignore[arg-type]
+        transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        transport.write(b"{}")
+        assert raw.writes == []  # held until the end of this loop iteration
+        await asyncio.sleep(0)
+        assert raw.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+        transport.writelines([b"a", b"b"])
+        transport.close()  # flushes first
+        assert raw.writes[-1] == b"ab" and raw.closed
+
+    asyncio.run(main())
