@@ -18,6 +18,15 @@ are prefetched, since their random gathers otherwise dominate the time on 100-kb
 Float32 limits messages to |R| ≤ ln(2/2⁻²⁴) ≈ 17.3 (tanh rounds to 1 beyond), far above
 anything that changes a decision; posteriors L are not clamped (clamping them in a layered
 schedule turns L − R into a weak extrinsic and can make the decoder collapse).
+
+Memory traffic, not arithmetic, dominates on 100-kbit codes (16 lanes × 600 k edges of check
+messages streamed per iteration, posterior rows gathered at random), so the check messages
+are *stored* as int16 fixed point in steps of 2⁻¹⁰ (computed in float32, rounded once when
+stored: error ≤ 4.9e-4 per message, against the ≈ 1e-6 of the vectorised tanh/atanh). This
+halves the message stream (≈ 30 % less time per iteration at 100 kbit, min-of-12 timings);
+on the same 100 frames near the threshold (QBER 1/2/3 % at f = 1.20/1.14/1.11) it failed the
+same frames with the same mean iterations as the float32-message decoder. The arithmetic is
+unchanged, so it is still sum-product, not min-sum.
 """
 
 from __future__ import annotations
@@ -39,6 +48,10 @@ _U_MAX = np.float32(1.0 - 2.0**-24)
 #: gathered at random from a multi-MB array, and one check update has too little independent
 #: work for the CPU to overlap the cache misses on its own (≈ 25–35 % of the time at 100 kbit).
 _AHEAD = 2
+#: Check messages are stored as int16 in steps of 2⁻¹⁰ (|R| ≤ 17.3 → ≤ 17 716 < 2¹⁵).
+_R_SCALE = np.float32(1024.0)
+_R_STEP = np.float32(1.0 / 1024.0)
+_HALF = np.float32(0.5)
 _ONE = np.float32(1.0)
 _MINUS_ONE = np.float32(-1.0)
 _ZERO = np.float32(0.0)
@@ -74,7 +87,7 @@ def _load_lane(
     for v in range(n):
         L[v, lane] = priors[frame, v]
     for e in range(R.shape[0]):
-        R[e, lane] = 0.0
+        R[e, lane] = 0
     for c in range(tsign.shape[0]):
         tsign[c, lane] = np.float32(1.0) - np.float32(2.0) * np.float32(targets[frame, c])
 
@@ -110,7 +123,7 @@ def _check_update(
         for k in range(K):
             lv = L[v, k]
             par[k] *= _MINUS_ONE if lv < _ZERO else _ONE
-            q = lv - R[e, k]
+            q = lv - np.float32(R[e, k]) * _R_STEP
             Q[j, k] = q
             t = max(tanh_half(abs(q)), _T_MIN)
             t = -t if q < _ZERO else t
@@ -126,8 +139,9 @@ def _check_update(
             u = P[k] / T[j, k]
             r = two_atanh(min(abs(u), _U_MAX))
             r = -r if u < _ZERO else r
-            R[e, k] = r
-            L[v, k] = Q[j, k] + r
+            ri = np.int16(np.int32(r * _R_SCALE + (_HALF if r >= _ZERO else -_HALF)))
+            R[e, k] = ri
+            L[v, k] = Q[j, k] + np.float32(ri) * _R_STEP
 
 
 @njit(cache=True)
@@ -171,7 +185,7 @@ def decode_frames(
     for c in range(m):
         dmax = max(dmax, row_ptr[c + 1] - row_ptr[c])
     L = np.zeros((n, K), np.float32)
-    R = np.zeros((E, K), np.float32)
+    R = np.zeros((E, K), np.int16)
     tsign = np.ones((m, K), np.float32)
     Q = np.empty((dmax, K), np.float32)
     T = np.empty((dmax, K), np.float32)
