@@ -80,14 +80,16 @@ def _load_lane(
     priors: np.ndarray,
     targets: np.ndarray,
     L: np.ndarray,
-    R: np.ndarray,
+    rscale: np.ndarray,
     tsign: np.ndarray,
 ) -> None:
+    """Put ``frame`` into ``lane``. Its old check messages are not cleared (that would touch
+    every cache line of R, about a third of an iteration's time): ``rscale[lane] = 0`` makes
+    the next sweep read them as zero, and that sweep overwrites all of them."""
     n = L.shape[0]
     for v in range(n):
         L[v, lane] = priors[frame, v]
-    for e in range(R.shape[0]):
-        R[e, lane] = 0
+    rscale[lane] = 0.0
     for c in range(tsign.shape[0]):
         tsign[c, lane] = np.float32(1.0) - np.float32(2.0) * np.float32(targets[frame, c])
 
@@ -100,6 +102,7 @@ def _check_update(
     col_idx: np.ndarray,
     L: np.ndarray,
     R: np.ndarray,
+    rscale: np.ndarray,
     tsign: np.ndarray,
     Q: np.ndarray,
     T: np.ndarray,
@@ -123,7 +126,7 @@ def _check_update(
         for k in range(K):
             lv = L[v, k]
             par[k] *= _MINUS_ONE if lv < _ZERO else _ONE
-            q = lv - np.float32(R[e, k]) * _R_STEP
+            q = lv - np.float32(R[e, k]) * rscale[k]
             Q[j, k] = q
             t = max(tanh_half(abs(q)), _T_MIN)
             t = -t if q < _ZERO else t
@@ -186,6 +189,7 @@ def decode_frames(
         dmax = max(dmax, row_ptr[c + 1] - row_ptr[c])
     L = np.zeros((n, K), np.float32)
     R = np.zeros((E, K), np.int16)
+    rscale = np.zeros(K, np.float32)  # _R_STEP, or 0 in a lane's first sweep
     tsign = np.ones((m, K), np.float32)
     Q = np.empty((dmax, K), np.float32)
     T = np.empty((dmax, K), np.float32)
@@ -198,7 +202,7 @@ def decode_frames(
     active = 0
     for k in range(K):
         if nxt < frames:
-            _load_lane(k, nxt, priors, targets, L, R, tsign)
+            _load_lane(k, nxt, priors, targets, L, rscale, tsign)
             lane_frame[k] = nxt
             nxt += 1
             active += 1
@@ -210,8 +214,11 @@ def decode_frames(
                 for e in range(row_ptr[c + _AHEAD], row_ptr[c + _AHEAD + 1]):
                     prefetch_row(L, col_idx[e])
             _check_update(
-                row_ptr[c], row_ptr[c + 1], c, col_idx, L, R, tsign, Q, T, P, par, bad, K
+                row_ptr[c], row_ptr[c + 1], c, col_idx, L, R, rscale, tsign, Q, T, P, par, bad,
+                K,
             )
+        for k in range(K):
+            rscale[k] = _R_STEP
         for k in range(K):
             f = lane_frame[k]
             if f < 0:
@@ -227,7 +234,7 @@ def decode_frames(
             out_converged[f] = ok
             lane_iter[k] = 0
             if nxt < frames:
-                _load_lane(k, nxt, priors, targets, L, R, tsign)
+                _load_lane(k, nxt, priors, targets, L, rscale, tsign)
                 lane_frame[k] = nxt
                 nxt += 1
             else:
