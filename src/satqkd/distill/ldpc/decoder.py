@@ -149,15 +149,28 @@ def _check_update(
 
 @njit(cache=True)
 def _lane_satisfied(
-    row_ptr: np.ndarray, col_idx: np.ndarray, L: np.ndarray, tsign: np.ndarray, k: int
+    row_ptr: np.ndarray,
+    col_idx: np.ndarray,
+    L: np.ndarray,
+    tsign: np.ndarray,
+    k: int,
+    hard: np.ndarray,
 ) -> bool:
-    """Exact test: do lane k's hard decisions meet every check of its syndrome?"""
+    """Exact test: do lane k's hard decisions meet every check of its syndrome?
+
+    The decisions are first copied into ``hard`` (one sequential pass over L), so the
+    random gathers of the parity checks hit a 1-byte-per-bit array that fits in cache
+    instead of a 64-byte row of L each.
+    """
+    n = L.shape[0]
+    for v in range(n):
+        hard[v] = 1 if L[v, k] < 0 else 0
     m = row_ptr.size - 1
     for c in range(m):
-        negative = tsign[c, k] < 0
+        acc = np.uint8(1) if tsign[c, k] < 0 else np.uint8(0)
         for e in range(row_ptr[c], row_ptr[c + 1]):
-            negative ^= L[col_idx[e], k] < 0
-        if negative:
+            acc ^= hard[col_idx[e]]
+        if acc:
             return False
     return True
 
@@ -190,6 +203,7 @@ def decode_frames(
     L = np.zeros((n, K), np.float32)
     R = np.zeros((E, K), np.int16)
     rscale = np.zeros(K, np.float32)  # _R_STEP, or 0 in a lane's first sweep
+    hard = np.empty(n, np.uint8)
     tsign = np.ones((m, K), np.float32)
     Q = np.empty((dmax, K), np.float32)
     T = np.empty((dmax, K), np.float32)
@@ -225,7 +239,7 @@ def decode_frames(
                 continue
             lane_iter[k] += 1
             # The sweep's test is approximate; confirm on the final posteriors.
-            ok = not bad[k] and _lane_satisfied(row_ptr, col_idx, L, tsign, k)
+            ok = not bad[k] and _lane_satisfied(row_ptr, col_idx, L, tsign, k, hard)
             if not ok and lane_iter[k] < max_iterations:
                 continue
             for v in range(n):
