@@ -39,13 +39,20 @@ def photon_pass_outcome(
     s = run.summary()
     undecoded = sum(1 for p in s["packets"] if not p["decoded"])
     final = int(s["final_key_bits"])
+    notes = [f"{undecoded} packet(s) not decoded"] if undecoded else []
+    if not s["keys_match"]:
+        # Say why: a block held by one side only (the session reached the end of the
+        # classical link before its last acknowledgement) or, never expected, different bits.
+        notes.append(f"keys differ: {s['one_sided_blocks']} one-sided, "
+                     f"{s['mismatched_blocks']} mismatched block(s)")
+    notes += [str(n) for n in s["notes"]]
     return template.with_result(
         status="key" if final > 0 else "no key", mode="photon",
         detections=float(s["detections"]), sifted_bits=float(s["sifted_bits"]),
         packets=len(s["packets"]), qber_mean=s["qber_mean"], qber_min=s["qber_min"],
         qber_max=s["qber_max"], blocks=len(s["blocks"]), final_key_bits=final,
         keys_match=bool(s["keys_match"]), wall_time_s=time.perf_counter() - wall0,
-        note=f"{undecoded} packet(s) not decoded" if undecoded else "",
+        note="; ".join(notes),
         timeline=tuple(simulation.timeline()), packet_list=tuple(s["packets"]),
         block_list=tuple(s["blocks"]),
     )

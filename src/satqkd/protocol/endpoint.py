@@ -241,7 +241,12 @@ class Endpoint:
             return self._deliver(seq, payload) if n_frames == 1 else []
         if seq in self._delivered:
             self.stats.duplicates += 1
-            self._to_ack.add(seq)
+            # Acknowledge a repeated message again, but once per copy (on its first or last
+            # frame), not once per frame: acknowledgements of every frame of long repeated
+            # messages congested the other direction, delayed the acknowledgements, and
+            # caused more repetitions (a feedback loop seen with slow processing).
+            if no == 0 or no == n_frames - 1:
+                self._to_ack.add(seq)
             return []
         buf = self._in.setdefault(seq, _Reassembly(n_frames))
         if buf.n_frames != n_frames:

@@ -193,6 +193,12 @@ def run_pass(
     )
     sat_setup, ground_setup = pass_setups(mission, sim, seed)
     satellite, ground = sat_setup.build(), ground_setup.build()
+    # The session charges each actor's measured processing time to the simulated clock, so
+    # loading (or, after an edit, compiling) the numba kernels must happen before it starts:
+    # charged, it delayed the last blocks past the link's linger (one-sided blocks).
+    from satqkd.protocol.process import warm_up
+
+    warm_up(satellite, mission.protocol)
     up_profile, down_profile = pass_link_profiles(mission, station, sim.geometry, faults)
     uplink = up_profile.direction(faults.tamper_uplink)
     downlink = down_profile.direction(faults.tamper_downlink)

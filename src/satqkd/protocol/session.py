@@ -83,25 +83,43 @@ def run_session(
         push(t_first, "batch")
     now = 0.0
     last_progress = -1.0
+    # Each actor handles one event at a time: an event that comes while its actor is still
+    # busy with an earlier one waits until the actor is free. (Before, a long computation
+    # sent its result at now + processing while the actor went on sending at earlier
+    # times; the link's queue then held those earlier frames behind the late ones, the
+    # repetitions piled up behind them, and a pass could run for many minutes of wall time
+    # and end with one-sided blocks.)
+    busy_until = {"sat": 0.0, "ground": 0.0}
+    owner = {"batch": "ground", "ground": "ground", "poll_ground": "ground",
+             "sat": "sat", "poll_sat": "sat"}
     while events:
         now, _, kind, payload = heapq.heappop(events)
         if now > max_time_s:
             break
+        actor_name = owner[kind]
+        if now < busy_until[actor_name]:
+            if kind.startswith("poll"):
+                next_poll[kind] = min(next_poll[kind], busy_until[actor_name])
+            push(busy_until[actor_name], kind, payload)
+            continue
         if kind == "batch":
             before = ground.processing_s
             ground.send_batch()
             t = ground.next_batch_time()
             if t is not None:
                 push(t, "batch")
-            flush(ground, uplink, now + ground.processing_s - before, "sat")
+            busy_until["ground"] = now + ground.processing_s - before
+            flush(ground, uplink, busy_until["ground"], "sat")
         elif kind == "sat":
             before = satellite.processing_s
             satellite.receive(payload, now)
-            flush(satellite, downlink, now + satellite.processing_s - before, "ground")
+            busy_until["sat"] = now + satellite.processing_s - before
+            flush(satellite, downlink, busy_until["sat"], "ground")
         elif kind == "ground":
             before = ground.processing_s
             ground.receive(payload, now)
-            flush(ground, uplink, now + ground.processing_s - before, "sat")
+            busy_until["ground"] = now + ground.processing_s - before
+            flush(ground, uplink, busy_until["ground"], "sat")
         elif kind == "poll_sat":
             if now >= next_poll[kind]:
                 next_poll[kind] = float("inf")
