@@ -220,9 +220,12 @@ def main() -> None:
                         help="print density-evolution thresholds of the shipped distributions")
     parser.add_argument("--qbers", default="0.005,0.01,0.02,0.03,0.04,0.05")
     parser.add_argument("--known", default="", help="comma list of f: known-QBER FER sweep")
+    parser.add_argument("--frame-bits", type=int, default=FRAME_BITS,
+                        help="key bits per frame (e.g. 1000000 for the long-frame check)")
     parser.add_argument("--throughput", action="store_true",
                         help="single-thread decoder CPU time at the design points")
     args = parser.parse_args()
+    globals()["FRAME_BITS"] = args.frame_bits
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"frames of {FRAME_BITS} bits, QBER sample {args.sample_bits} bits, "
