@@ -24,9 +24,9 @@ messages streamed per iteration, posterior rows gathered at random), so the chec
 are *stored* as int16 fixed point in steps of 2⁻¹⁰ (computed in float32, rounded once when
 stored: error ≤ 4.9e-4 per message, against the ≈ 1e-6 of the vectorised tanh/atanh). This
 halves the message stream (≈ 30 % less time per iteration at 100 kbit, min-of-12 timings);
-on the same 100 frames near the threshold (QBER 1/2/3 % at f = 1.20/1.14/1.11) it failed the
-same frames with the same mean iterations as the float32-message decoder. The arithmetic is
-unchanged, so it is still sum-product, not min-sum.
+on the same 100 frames near the threshold (QBER 1/2/3 % at f = 1.20/1.14/1.11) it failed as
+many frames (1, 3, 1) with the same mean iterations as the float32-message decoder. The
+arithmetic is unchanged, so it is still sum-product, not min-sum.
 """
 
 from __future__ import annotations
