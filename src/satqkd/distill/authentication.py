@@ -109,7 +109,19 @@ class KeyPool:
         return np.packbits(self.take_bits(8 * n_bytes)).tobytes()
 
 
-class WegmanCarter:
+class _Checking:
+    """:meth:`check` for an authenticator that has ``verify``: raise on a wrong tag."""
+
+    def verify(self, message: bytes, tag: bytes, index: int) -> bool:
+        raise NotImplementedError
+
+    def check(self, message: bytes, tag: bytes, index: int) -> None:
+        """:meth:`verify`, raising :class:`AuthenticationError` on a wrong tag."""
+        if not self.verify(message, tag, index):
+            raise AuthenticationError(f"message {index}: wrong authentication tag")
+
+
+class WegmanCarter(_Checking):
     """Wegman–Carter tags of ``tag_bits`` (1–128) bits from a :class:`KeyPool`.
 
     The 128-bit hash key is taken from ``pool`` at construction; pads are taken in index order
@@ -173,11 +185,6 @@ class WegmanCarter:
             self.failed_verifications += 1
         return ok
 
-    def check(self, message: bytes, tag: bytes, index: int) -> None:
-        """:meth:`verify`, raising :class:`AuthenticationError` on a wrong tag."""
-        if not self.verify(message, tag, index):
-            raise AuthenticationError(f"message {index}: wrong authentication tag")
-
     def epsilon(self, n_bytes: int) -> float:
         """ε_auth: forgery probability bound per attempt for messages of ``n_bytes``."""
         return wegman_carter_epsilon(n_bytes, self.tag_bits)
@@ -192,7 +199,7 @@ def wegman_carter_epsilon(n_bytes: int, tag_bits: int = 64) -> float:
     return collision_epsilon(8 * int(n_bytes), tag_bits)
 
 
-class HmacAuthenticator:
+class HmacAuthenticator(_Checking):
     """HMAC-SHA256 tags over ``index ‖ message`` (computational security), truncated.
 
     ``key`` is 32 bytes, or a :class:`KeyPool` from which 256 bits are taken. The guessing
@@ -222,11 +229,6 @@ class HmacAuthenticator:
         if not ok:
             self.failed_verifications += 1
         return ok
-
-    def check(self, message: bytes, tag: bytes, index: int) -> None:
-        """:meth:`verify`, raising :class:`AuthenticationError` on a wrong tag."""
-        if not self.verify(message, tag, index):
-            raise AuthenticationError(f"message {index}: wrong authentication tag")
 
     def epsilon(self, n_bytes: int) -> float:
         """Tag-guessing probability 2^−tag_bits (computational: assumes SHA-256 is sound)."""
