@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pyarrow.parquet as pq
 import pytest
 
 from satqkd.campaign import PASS_COLUMNS
-from satqkd.cli.main import main
+from satqkd.cli.testing import invoke
 
 BASE = ("--start", "2022-09-20T00:00Z", "--days", "3", "--workers", "0")
 
 
-class _Terminal(io.StringIO):
-    """A captured stream that says it is a terminal (to see the progress bar)."""
-
-    def isatty(self) -> bool:
-        return True
-
 
 def run_cli(*args: str, terminal: bool = False) -> subprocess.CompletedProcess[str]:
-    """``satqkd campaign`` in-process through :func:`main`, as a CompletedProcess."""
-    out = _Terminal() if terminal else io.StringIO()
-    err = _Terminal() if terminal else io.StringIO()
-    code = 0
-    with (mock.patch.object(sys, "argv", ["satqkd", "campaign", *args]),
-          contextlib.redirect_stdout(out), contextlib.redirect_stderr(err)):
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    """``satqkd campaign`` in-process (:func:`satqkd.cli.testing.invoke`)."""
+    return invoke("campaign", *args, terminal=terminal)
 
 
 def test_json_report() -> None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
 from satqkd.cli.keyrate import compute_keyrate, load_keyrate_input
-from satqkd.cli.main import main
+from satqkd.cli.testing import invoke
 from satqkd.errors import InputError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "counts_jinan1.json"
@@ -30,19 +27,8 @@ def run_subprocess(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``satqkd keyrate`` in-process through :func:`main` (fast), as a CompletedProcess."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with (
-        mock.patch.object(sys, "argv", ["satqkd", "keyrate", *args]),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    """``satqkd keyrate`` in-process (:func:`satqkd.cli.testing.invoke`)."""
+    return invoke("keyrate", *args)
 
 
 def write(tmp_path: Path, data: object, name: str = "counts.json") -> Path:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 import json
 import subprocess
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
-from satqkd.cli.main import main
+from satqkd.cli.testing import invoke
 from satqkd.simulate.records import load_records
 
 TIMELINE_KEYS = {"t_s", "range_km", "elevation_deg", "loss_db", "count_rate_cps",
@@ -21,19 +18,8 @@ TIMELINE_KEYS = {"t_s", "range_km", "elevation_deg", "loss_db", "count_rate_cps"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``satqkd simulate`` in-process through :func:`main`, as a CompletedProcess."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with (
-        mock.patch.object(sys, "argv", ["satqkd", "simulate", *args]),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    """``satqkd simulate`` in-process (:func:`satqkd.cli.testing.invoke`)."""
+    return invoke("simulate", *args)
 
 
 @pytest.fixture(scope="module")
