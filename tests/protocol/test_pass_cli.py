@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
-import sys
-from unittest import mock
 
 import pytest
 
-from satqkd.cli.main import main
+from satqkd.cli.testing import invoke
 
 SHORT = ("--max-elevation", "70", "--duration", "20", "--seed", "3")
 """20 s of a 70° synthetic pass: about 7 packets, one 500-kbit block."""
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``satqkd pass`` in-process through :func:`main`, as a CompletedProcess."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with (
-        mock.patch.object(sys, "argv", ["satqkd", "pass", *args]),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    """``satqkd pass`` in-process (:func:`satqkd.cli.testing.invoke`)."""
+    return invoke("pass", *args)
 
 
 @pytest.mark.parametrize("transport", ["memory", "udp"])
