@@ -87,6 +87,33 @@ def test_send_file_is_byte_identical(nodes, tmp_path: Path, cipher: str) -> None
     assert sat.available_bytes(LINK_B) == b.available_bytes(LINK_B) == 4096 - used // 8
 
 
+@pytest.mark.parametrize("cipher", ["otp", "aes-256-gcm"])
+def test_send_file_uses_relayed_key_end_to_end(nodes, tmp_path: Path, cipher: str) -> None:
+    sat, a, b, *_ = nodes
+    relayed = relay_key(sat, a, b, LINK_A, LINK_B, n_bits=8 * 3000)
+    src, dst = tmp_path / "image.bin", tmp_path / "received.bin"
+    payload = os.urandom(2000)
+    src.write_bytes(payload)
+    result = send_file(
+        src, dst, sat_store=sat, store_a=a, store_b=b, link_a=LINK_A, link_b=LINK_B, cipher=cipher
+    )
+    assert dst.read_bytes() == payload and result.route == "relayed"
+    used = 8 * 2000 if cipher == "otp" else 256
+    assert result.key_bits_consumed == {relayed.link_ab: used}
+    # Nothing more on the satellite's links; the A–B pool shrank at both ends alike.
+    assert sat.available_bytes(LINK_A) == a.available_bytes(LINK_A) == 4096 - 3000
+    assert sat.available_bytes(LINK_B) == b.available_bytes(LINK_B) == 4096 - 3000
+    left = 3000 - used // 8
+    assert a.available_bytes(relayed.link_ab) == b.available_bytes(relayed.link_ab) == left
+    # A file larger than the relayed pool falls back to hop-by-hop and leaves it alone.
+    src.write_bytes(os.urandom(1000))
+    again = send_file(
+        src, dst, sat_store=sat, store_a=a, store_b=b, link_a=LINK_A, link_b=LINK_B, cipher="otp"
+    )
+    expect_route = "hop-by-hop" if left < 1000 else "relayed"
+    assert again.route == expect_route and dst.read_bytes() == src.read_bytes()
+
+
 def test_send_file_refuses_when_key_is_short(nodes, tmp_path: Path) -> None:
     sat, a, b, *_ = nodes
     src = tmp_path / "big.bin"

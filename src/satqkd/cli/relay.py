@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from satqkd.cli.common import mission_option, print_json, station_option, time_option
+from satqkd.cli.progress import pass_progress
 from satqkd.errors import InputError
 
 
@@ -23,6 +24,7 @@ def register(app: typer.Typer) -> None:
         start: Annotated[str | None, typer.Option(help="ISO 8601: search passes from here (default: now)")] = None,
         store: Annotated[Path, typer.Option(help="Directory of the nodes' key stores")] = Path("satqkd-keys"),
         bits: Annotated[int | None, typer.Option(help="Bits to relay (default: all the passes allow)")] = None,
+        duration: Annotated[float | None, typer.Option(help="Cap on each pass's QKD window, s")] = None,
         seed: Annotated[int, typer.Option(help="Seed of every random choice")] = 1,
         json_out: Annotated[bool, typer.Option("--json", help="Print a JSON report")] = False,
     ) -> None:
@@ -33,8 +35,11 @@ def register(app: typer.Typer) -> None:
         a, b = station_option(m, from_), station_option(m, to)
         if bits is not None and (bits < 8 or bits % 8):
             raise InputError("must be a positive multiple of 8", source="--bits", value=bits)
-        run = relay_between(m, a, b, start=time_option(start), store_dir=store, seed=seed,
-                            bits=bits)
+        if duration is not None and duration <= 0:
+            raise InputError("must be positive", source="--duration", value=duration)
+        with pass_progress(f"simulate {a.name}, then {b.name}") as sim_progress:
+            run = relay_between(m, a, b, start=time_option(start), store_dir=store, seed=seed,
+                                bits=bits, duration_s=duration, sim_progress=sim_progress)
         report = run.summary()
         if json_out:
             print_json(report)
@@ -84,11 +89,12 @@ def register(app: typer.Typer) -> None:
                                link_a=link_name(sat, na), link_b=link_name(sat, nb),
                                cipher=cipher)  # type: ignore[arg-type]
         report = {"cipher": result.cipher, "bytes": result.n_bytes, "output": str(out),
-                  "identical": result.identical, "key_bits_consumed": result.key_bits_consumed,
+                  "identical": result.identical, "route": result.route,
+                  "key_bits_consumed": result.key_bits_consumed,
                   "sha256": result.sha256_received}
         if json_out:
             print_json(report)
             return
         Console().print(f"{result.n_bytes:,} bytes {na} → {sat} → {nb} with {cipher}: "
                         f"{'identical' if result.identical else 'DIFFERENT'}; key used "
-                        f"{result.key_bits_consumed}; written to {out}")
+                        f"{result.key_bits_consumed} ({result.route}); written to {out}")

@@ -11,13 +11,16 @@ security parameter ε(MJ) + ε(MN). The satellite knows MJ: it is a *trusted* no
 
 Consumption: MJ at the satellite and at A (moved to A–B), MN at the satellite and at B.
 
-File transfer (:func:`send_file`): with ``cipher="otp"`` the file is one-time-pad
-encrypted hop by hop as in SPEC §9 (A encrypts with its pad on satellite–A, the
-satellite re-encrypts with a pad on satellite–B, B decrypts); it consumes the file's
+File transfer (:func:`send_file`): if A and B already share enough relayed key on link
+A–B (from an earlier :func:`relay_key`, e.g. ``satqkd relay``), the file is encrypted
+end to end with it and the satellite forwards the ciphertext unchanged (route
+``"relayed"``). Otherwise, with ``cipher="otp"`` the file is one-time-pad encrypted hop
+by hop as in SPEC §9 (A encrypts with its pad on satellite–A, the satellite re-encrypts
+with a pad on satellite–B, B decrypts; route ``"hop-by-hop"``); it consumes the file's
 length of key on each of the two links at each end. With ``"aes-128-gcm"`` or
-``"aes-256-gcm"`` a 128/256-bit key is relayed to A–B first and the file crosses
-under AES-GCM, the satellite forwarding the ciphertext unchanged. The one-time pad
-gives secrecy but no integrity check; AES-GCM authenticates.
+``"aes-256-gcm"`` a 128/256-bit key is relayed to A–B first (route ``"relay-then-aes"``)
+and the file crosses under AES-GCM. The one-time pad gives secrecy but no integrity
+check; AES-GCM authenticates.
 """
 
 from __future__ import annotations
@@ -189,6 +192,9 @@ class SendResult:
     sha256_received: str
     key_bits_consumed: dict[str, int]
     output: Path
+    #: ``"relayed"`` (end to end with A–B key), ``"hop-by-hop"`` (OTP re-encrypted at the
+    #: satellite) or ``"relay-then-aes"`` (an AES key relayed to A–B first).
+    route: str = "hop-by-hop"
 
     @property
     def identical(self) -> bool:
@@ -220,7 +226,17 @@ def send_file(
         data = src.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror}", source=str(src)) from exc
-    if cipher == "otp":
+    sat = sat_store.node
+    link_ab = link_name(_other_node(link_a, sat), _other_node(link_b, sat))
+    key_bytes = len(data) if cipher == "otp" else int(cipher.split("-")[1]) // 8
+    with _locked(link_ab):
+        relayed_pool = min(store_a.available_bytes(link_ab), store_b.available_bytes(link_ab))
+    if relayed_pool >= key_bytes:
+        received = _send_end_to_end(data, store_a, store_b, link_ab, cipher)
+        consumed = {canonical_link(link_ab): 8 * key_bytes}
+        route = "relayed"
+    elif cipher == "otp":
+        route = "hop-by-hop"
         with _locked(link_a, link_b):
             need = len(data)
             for store, link in (
@@ -237,6 +253,7 @@ def send_file(
             received = otp_decrypt(store_b, downloaded)
         consumed = {canonical_link(link_a): 8 * need, canonical_link(link_b): 8 * need}
     else:
+        route = "relay-then-aes"
         key_bits = int(cipher.split("-")[1])
         relayed = relay_key(sat_store, store_a, store_b, link_a, link_b, key_bits)
         with link_lock(relayed.link_ab):
@@ -252,4 +269,16 @@ def send_file(
         hashlib.sha256(received).hexdigest(),
         consumed,
         out,
+        route,
     )
+
+
+def _send_end_to_end(
+    data: bytes, store_a: KeyStore, store_b: KeyStore, link_ab: str, cipher: Cipher
+) -> bytes:
+    """Encrypt at A with key of the relayed pool A–B, decrypt at B; return B's plaintext."""
+    with link_lock(link_ab):
+        if cipher == "otp":
+            return otp_decrypt(store_b, otp_encrypt(store_a, link_ab, data))
+        key_bits = int(cipher.split("-")[1])
+        return aes_decrypt(store_b, aes_encrypt(store_a, link_ab, data, key_bits=key_bits))

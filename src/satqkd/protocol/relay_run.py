@@ -51,17 +51,22 @@ class RelayRun:
 
 def relay_between(
     mission: Mission, station_a: Station, station_b: Station, *, start: dt.datetime | None,
-    store_dir: Path, seed: int = 1, bits: int | None = None,
+    store_dir: Path, seed: int = 1, bits: int | None = None, duration_s: float | None = None,
     sim_progress: SimProgressFn | None = None, progress: ProgressFn | None = None,
 ) -> RelayRun:
-    """Run a pass over A, the next pass over B, store both, and relay key from A to B."""
+    """Run a pass over A, the next pass over B, store both, and relay key from A to B.
+
+    ``duration_s`` caps each pass's QKD window (seconds, as ``satqkd pass --duration``);
+    ``None`` keeps the mission's procedure (the whole usable pass).
+    """
     if station_a == station_b:
         raise InputError("the two stations must differ", source="--to")
-    run_a = run_pass(mission, station_a, start=start, seed=seed, sim_progress=sim_progress,
+    run_a = run_pass(mission, station_a, start=start, seed=seed, duration_s=duration_s,
+                     sim_progress=sim_progress,
                      progress=progress)
     end_a = run_a.simulation.geometry.start_unix_s + run_a.simulation.geometry.duration_s
     run_b = run_pass(mission, station_b, start=from_unix_s(end_a), seed=seed + 1,
-                     sim_progress=sim_progress, progress=progress)
+                     duration_s=duration_s, sim_progress=sim_progress, progress=progress)
     store_dir.mkdir(parents=True, exist_ok=True)
     store_pass_keys(run_a, mission, station_a, store_dir)
     store_pass_keys(run_b, mission, station_b, store_dir)
