@@ -111,6 +111,10 @@ class PassRun:
             "true_qber": sim["true_qber"],
             "simulation_wall_time_s": sim["wall_time_s"],
             "protocol_wall_time_s": round(self.protocol_wall_time_s, 3),
+            # Each actor's own computation (sifting, estimation, LDPC, PA, authentication,
+            # framing), without the event-driven link simulation around them.
+            "satellite_processing_s": round(out.satellite.processing_s, 3),
+            "ground_processing_s": round(out.ground.processing_s, 3),
             "wall_time_s": round(sim["wall_time_s"] + self.protocol_wall_time_s, 3),
             "notes": out.notes,
         }
