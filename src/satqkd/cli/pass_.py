@@ -45,9 +45,6 @@ def register(app: typer.Typer) -> None:
             raise InputError("choose memory or udp", source="--transport", value=transport)
         if time_scale <= 0:
             raise InputError("must be positive", source="--time-scale", value=time_scale)
-        if transport == "udp" and (store is not None or plot is not None):
-            raise InputError("--store and --plot need --transport memory", source="--transport",
-                             value=transport)
         from satqkd.simulate.pass_simulation import simulate_pass
 
         with pass_progress(f"simulate {m.satellite.name} → {st.name}") as sim_progress:
@@ -59,6 +56,13 @@ def register(app: typer.Typer) -> None:
 
             two = run_pass_two_processes(m, st, sim, seed=seed, time_scale=time_scale)
             report = sim.summary() | two.summary()
+            if store is not None:
+                from satqkd.protocol.storage import store_keys
+
+                report["stored_blocks"] = store_keys(two.satellite_keys, two.ground_keys, m, st,
+                                                     sim.geometry.start_unix_s, store)
+            if plot is not None:
+                _plot(report, plot, f"{m.satellite.name} → {st.name}")
             if json_out:
                 print_json(report)
             else:
@@ -72,10 +76,7 @@ def register(app: typer.Typer) -> None:
 
             report["stored_blocks"] = store_pass_keys(run, m, st, store)
         if plot is not None:
-            from satqkd.report.pass_plots import plot_qber_and_key
-
-            plot_qber_and_key(report["packets"], report["blocks"], plot,
-                              f"{m.satellite.name} → {st.name}: {report['pass']}")
+            _plot(report, plot, f"{m.satellite.name} → {st.name}")
         if json_out:
             print_json(report)
             return
@@ -134,3 +135,10 @@ def _print_udp_report(report: dict) -> None:
     for k, v in rows:
         table.add_row(k, v)
     console.print(table)
+
+
+def _plot(report: dict, path: Path, title: str) -> None:
+    """QBER per packet and key per block (PNG) from a pass report of either transport."""
+    from satqkd.report.pass_plots import plot_qber_and_key
+
+    plot_qber_and_key(report["packets"], report["blocks"], path, f"{title}: {report['pass']}")

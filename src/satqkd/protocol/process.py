@@ -172,7 +172,8 @@ def _record_deliveries(actor: Any, clock: PassClock) -> list[tuple[float, str, s
 def _report(role: str, actor: Any, result: Any, transport: UdpTransport,
             channel: Any) -> dict[str, Any]:
     keys = {str(b): {"bits_hex": np.packbits(k.bits).tobytes().hex(), "n_bits": int(k.bits.size),
-                     "committed_s": k.committed_s, "packet_ids": list(k.packet_ids)}
+                     "committed_s": k.committed_s, "packet_ids": list(k.packet_ids),
+                     "epsilon": k.report.get("epsilon", {})}
             for b, k in actor.keys.items()}
     out: dict[str, Any] = {
         "role": role,

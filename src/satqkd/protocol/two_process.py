@@ -100,7 +100,8 @@ def _keys(report: dict[str, Any]) -> dict[int, KeyBlock]:
     for bid, k in report["keys"].items():
         packed = np.frombuffer(bytes.fromhex(k["bits_hex"]), dtype=np.uint8)
         bits = np.unpackbits(packed, count=int(k["n_bits"]))
-        keys[int(bid)] = KeyBlock(int(bid), bits, tuple(k["packet_ids"]), {}, k["committed_s"])
+        keys[int(bid)] = KeyBlock(int(bid), bits, tuple(k["packet_ids"]),
+                                  {"epsilon": k.get("epsilon", {})}, k["committed_s"])
     return keys
 
 
