@@ -282,7 +282,25 @@ class RateAdaptedCode:
             raise ValueError(f"qber shape {q.shape}, expected () or ({frames},)")
         if not np.all((q > 0.0) & (q < 0.5)):
             raise ValueError(f"qber must be in (0, 0.5), got {qber}")
-        priors = self.channel_llrs(noisy_bits, qber)
+        return self.decode_llrs(syndromes, self.channel_llrs(noisy_bits, qber),
+                                max_iterations, lanes)
+
+    def decode_llrs(
+        self,
+        syndromes: np.ndarray,
+        priors: np.ndarray,
+        max_iterations: int = DEFAULT_MAX_ITERATIONS,
+        lanes: int = DEFAULT_LANES,
+    ) -> list[DecodeResult]:
+        """Decode frames from their prior LLRs ``[k, n]`` (float32, e.g. :meth:`channel_llrs`
+        with some punctured priors set to ±LLR_MAX once their values are revealed, as blind
+        reconciliation does) against syndromes ``[k, m]``."""
+        syndromes = np.ascontiguousarray(syndromes, dtype=np.uint8)
+        priors = np.ascontiguousarray(priors, dtype=np.float32)
+        frames = priors.shape[0]
+        if priors.shape != (frames, self.mother.n) or syndromes.shape != (frames, self.mother.m):
+            raise ValueError(f"priors {priors.shape} / syndromes {syndromes.shape} do not fit "
+                             f"(k, {self.mother.n}) / (k, {self.mother.m})")
         out = np.zeros((frames, self.mother.n), np.uint8)
         iters = np.zeros(frames, np.int64)
         conv = np.zeros(frames, np.bool_)
