@@ -34,27 +34,41 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from satqkd.distill.ldpc.vector_math import prefetch_row, tanh_half, two_atanh
+from satqkd.distill.ldpc.simd import (
+    WIDTH,
+    bits,
+    from_bits,
+    load,
+    rint,
+    splat,
+    store,
+    to_float,
+    to_int,
+    vmax,
+    vmin,
+)
+from satqkd.distill.ldpc.vector_math import EXP_ARG_MAX, prefetch_row, vexp_neg, vln
 
 #: Prior LLR of shortened (known-zero) positions.
 LLR_MAX = np.float32(30.0)
-#: Floor on |tanh(Q/2)| (Q = 0 for punctured bits at the start) so the division is safe.
-_T_MIN = np.float32(1.0e-7)
-#: Floor on |product| to keep float32 away from denormals.
-_P_MIN = np.float32(1.0e-30)
-#: Largest float32 below 1: caps |u| in 2 atanh(u).
-_U_MAX = np.float32(1.0 - 2.0**-24)
+#: Most frames decoded at once: one per SIMD lane.
+MAX_LANES = WIDTH
+#: Floor on 1 − e^−|Q| (Q = 0 for punctured bits at the start) so no factor is zero.
+_A_MIN = np.float32(2.0**-24)
+#: Floor on the product of the 1 − e^−|Q| factors, to keep float32 away from denormals.
+_PROD_MIN = np.float32(1.0e-30)
+#: Floor on den/num: caps |R| at 25 ln 2 ≈ 17.3 (where float32 tanh(Q/2) rounds to 1).
+_RATIO_MIN = np.float32(2.0**-25)
 #: The posterior rows of the check this many rows ahead are prefetched: the rows are
 #: gathered at random from a multi-MB array, and one check update has too little independent
 #: work for the CPU to overlap the cache misses on its own (≈ 25–35 % of the time at 100 kbit).
 _AHEAD = 2
-#: Check messages are stored as int16 in steps of 2⁻¹⁰ (|R| ≤ 17.3 → ≤ 17 716 < 2¹⁵).
+#: Check messages are stored as int16 in steps of 2⁻¹⁰ (|R| ≤ 17.3 → ≤ 17 746 < 2¹⁵).
 _R_SCALE = np.float32(1024.0)
 _R_STEP = np.float32(1.0 / 1024.0)
-_HALF = np.float32(0.5)
+_SIGN = np.int32(-(2**31))
+_ABS = np.int32(2**31 - 1)
 _ONE = np.float32(1.0)
-_MINUS_ONE = np.float32(-1.0)
-_ZERO = np.float32(0.0)
 
 
 @njit(cache=True)
@@ -80,21 +94,21 @@ def _load_lane(
     priors: np.ndarray,
     targets: np.ndarray,
     L: np.ndarray,
-    rscale: np.ndarray,
+    rfac: np.ndarray,
     tsign: np.ndarray,
 ) -> None:
     """Put ``frame`` into ``lane``. Its old check messages are not cleared (that would touch
-    every cache line of R, about a third of an iteration's time): ``rscale[lane] = 0`` makes
+    every cache line of R, about a third of an iteration's time): ``rfac[0, lane] = 0`` makes
     the next sweep read them as zero, and that sweep overwrites all of them."""
     n = L.shape[0]
     for v in range(n):
         L[v, lane] = priors[frame, v]
-    rscale[lane] = 0.0
+    rfac[0, lane] = 0.0
     for c in range(tsign.shape[0]):
-        tsign[c, lane] = np.float32(1.0) - np.float32(2.0) * np.float32(targets[frame, c])
+        tsign[c, lane] = _SIGN if targets[frame, c] else 0
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
+@njit(cache=True)
 def _check_update(
     e0: int,
     e1: int,
@@ -102,49 +116,60 @@ def _check_update(
     col_idx: np.ndarray,
     L: np.ndarray,
     R: np.ndarray,
-    rscale: np.ndarray,
+    rfac: np.ndarray,
     tsign: np.ndarray,
-    Q: np.ndarray,
-    T: np.ndarray,
-    P: np.ndarray,
-    par: np.ndarray,
-    bad: np.ndarray,
-    K: int,
+    S: np.ndarray,
+    flags: np.ndarray,
 ) -> None:
-    """Layered update of one check on all lanes.
+    """Layered update of check ``c`` (edges ``e0:e1``) on all lanes at once.
 
-    On the way it tests the check against the hard decisions of the posteriors it reads
-    (``bad[k]`` is set when lane k fails it): a free, approximate convergence test, since the
-    posteriors of a layered sweep come from a mix of this and the previous iteration.
+    With x_j = e^−|Q_j|, tanh(|Q_j|/2) = a_j/b_j for a_j = 1 − x_j, b_j = 1 + x_j, so with
+    the full products A = Π a_j, B = Π b_j the extrinsic message of edge i is
+
+        |R_i| = 2 atanh((A/a_i)/(B/b_i)) = ln((B a_i + A b_i)/(B a_i − A b_i)),
+
+    one exp, one ln and one division per edge, no division by the edge's own factor. Its
+    sign is that of the target syndrome bit times all Q_j but Q_i (sign bits XORed).
+
+    On the way it tests the check against the hard decisions of the posteriors it reads (the
+    sign bit of ``flags[0, k]`` is set when lane k fails it): a free, approximate convergence
+    test, since the posteriors of a layered sweep come from a mix of this and the previous
+    iteration.
     """
-    for k in range(K):
-        P[k] = tsign[c, k]
-        par[k] = tsign[c, k]
+    r_factor = load(rfac, 0)
+    sign = load(tsign, c)
+    parity = sign
+    A = splat(_ONE)
+    B = splat(_ONE)
     for e in range(e0, e1):
         v = col_idx[e]
-        j = e - e0
-        for k in range(K):
-            lv = L[v, k]
-            par[k] *= _MINUS_ONE if lv < _ZERO else _ONE
-            q = lv - np.float32(R[e, k]) * rscale[k]
-            Q[j, k] = q
-            t = max(tanh_half(abs(q)), _T_MIN)
-            t = -t if q < _ZERO else t
-            T[j, k] = t
-            p = P[k] * t
-            P[k] = p if abs(p) > _P_MIN else (_P_MIN if p >= _ZERO else -_P_MIN)
-    for k in range(K):
-        bad[k] |= par[k] < _ZERO
+        j = 3 * (e - e0)
+        lv = load(L, v)
+        parity = parity ^ bits(lv)
+        q = lv - to_float(load(R, e)) * r_factor
+        qb = bits(q)
+        sign = sign ^ qb
+        x = vexp_neg(vmin(from_bits(qb & _ABS), EXP_ARG_MAX))
+        a = vmax(_ONE - x, _A_MIN)
+        b = _ONE + x
+        A = vmax(A * a, _PROD_MIN)
+        B = B * b
+        store(S, j, q)
+        store(S, j + 1, a)
+        store(S, j + 2, b)
+    store(flags, 0, load(flags, 0) | parity)
     for e in range(e0, e1):
         v = col_idx[e]
-        j = e - e0
-        for k in range(K):
-            u = P[k] / T[j, k]
-            r = two_atanh(min(abs(u), _U_MAX))
-            r = -r if u < _ZERO else r
-            ri = np.int16(np.int32(r * _R_SCALE + (_HALF if r >= _ZERO else -_HALF)))
-            R[e, k] = ri
-            L[v, k] = Q[j, k] + np.float32(ri) * _R_STEP
+        j = 3 * (e - e0)
+        q = load(S, j)
+        x = B * load(S, j + 1)
+        y = A * load(S, j + 2)
+        num = x + y
+        den = vmax(x - y, num * _RATIO_MIN)
+        magnitude = rint(vln(num / den) * _R_SCALE)
+        r = from_bits(bits(magnitude) | ((sign ^ bits(q)) & _SIGN))
+        store(R, e, to_int(r))
+        store(L, v, q + r * _R_STEP)
 
 
 @njit(cache=True)
@@ -175,7 +200,7 @@ def _lane_satisfied(
     return True
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
+@njit(cache=True)
 def decode_frames(
     row_ptr: np.ndarray,
     col_idx: np.ndarray,
@@ -187,7 +212,8 @@ def decode_frames(
     out_iterations: np.ndarray,
     out_converged: np.ndarray,
 ) -> None:
-    """Decode ``priors.shape[0]`` frames with layered sum-product, ``lanes`` at a time.
+    """Decode ``priors.shape[0]`` frames with layered sum-product, ``lanes`` at a time
+    (at most :data:`MAX_LANES`; more are decoded as that many).
 
     ``priors``: channel LLRs ``[frames, n]`` (float32, positive favours bit 0);
     ``targets``: syndromes to meet ``[frames, m]`` (uint8). Writes hard decisions
@@ -196,50 +222,43 @@ def decode_frames(
     frames, n = priors.shape
     m = row_ptr.size - 1
     E = col_idx.size
-    K = lanes
+    K = max(1, min(lanes, WIDTH))
     dmax = 0
     for c in range(m):
         dmax = max(dmax, row_ptr[c + 1] - row_ptr[c])
-    L = np.zeros((n, K), np.float32)
-    R = np.zeros((E, K), np.int16)
-    rscale = np.zeros(K, np.float32)  # _R_STEP, or 0 in a lane's first sweep
+    # Every array below has WIDTH columns (one SIMD vector per row); lanes ≥ K stay idle.
+    L = np.zeros((n, WIDTH), np.float32)
+    R = np.zeros((E, WIDTH), np.int16)
+    rfac = np.zeros((1, WIDTH), np.float32)  # _R_STEP, or 0 in a lane's first sweep
+    tsign = np.zeros((m, WIDTH), np.int32)  # sign bit set where the target bit is 1
+    S = np.empty((3 * dmax, WIDTH), np.float32)
+    flags = np.zeros((1, WIDTH), np.int32)
     hard = np.empty(n, np.uint8)
-    tsign = np.ones((m, K), np.float32)
-    Q = np.empty((dmax, K), np.float32)
-    T = np.empty((dmax, K), np.float32)
-    P = np.empty(K, np.float32)
-    par = np.empty(K, np.float32)
-    bad = np.zeros(K, np.bool_)
     lane_frame = np.full(K, -1, np.int64)
     lane_iter = np.zeros(K, np.int64)
     nxt = 0
     active = 0
     for k in range(K):
         if nxt < frames:
-            _load_lane(k, nxt, priors, targets, L, rscale, tsign)
+            _load_lane(k, nxt, priors, targets, L, rfac, tsign)
             lane_frame[k] = nxt
             nxt += 1
             active += 1
     while active > 0:
-        for k in range(K):
-            bad[k] = False
+        flags[0, :] = 0
         for c in range(m):
             if c + _AHEAD < m:
                 for e in range(row_ptr[c + _AHEAD], row_ptr[c + _AHEAD + 1]):
                     prefetch_row(L, col_idx[e])
-            _check_update(
-                row_ptr[c], row_ptr[c + 1], c, col_idx, L, R, rscale, tsign, Q, T, P, par, bad,
-                K,
-            )
-        for k in range(K):
-            rscale[k] = _R_STEP
+            _check_update(row_ptr[c], row_ptr[c + 1], c, col_idx, L, R, rfac, tsign, S, flags)
+        rfac[0, :] = _R_STEP
         for k in range(K):
             f = lane_frame[k]
             if f < 0:
                 continue
             lane_iter[k] += 1
             # The sweep's test is approximate; confirm on the final posteriors.
-            ok = not bad[k] and _lane_satisfied(row_ptr, col_idx, L, tsign, k, hard)
+            ok = flags[0, k] >= 0 and _lane_satisfied(row_ptr, col_idx, L, tsign, k, hard)
             if not ok and lane_iter[k] < max_iterations:
                 continue
             for v in range(n):
@@ -248,7 +267,7 @@ def decode_frames(
             out_converged[f] = ok
             lane_iter[k] = 0
             if nxt < frames:
-                _load_lane(k, nxt, priors, targets, L, rscale, tsign)
+                _load_lane(k, nxt, priors, targets, L, rfac, tsign)
                 lane_frame[k] = nxt
                 nxt += 1
             else:
