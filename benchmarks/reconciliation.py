@@ -11,6 +11,13 @@ the number of distinct mother codes used.
 ``--known f1,f2,...`` mode (calibration of ``f_design``): the QBER is known exactly and the
 leak is set to f · F · H(QBER) for each listed f; reported is the FER per f.
 
+``--blind`` mode: blind reconciliation (:mod:`satqkd.distill.ldpc.blind`): per QBER, QBER
+known and QBER from a ``--sample-bits`` sample (one estimate per ``--pass-frames`` frames):
+mean f = mean leak / (F · H(QBER)) with leak = m − p + revealed bits (the verification tag
+excluded, as in the one-way figures), FER (not decoded after every reveal), mean reveal
+rounds, and decoder throughput on one core (frame bits per second of decoder wall time over
+all attempts, failed ones included).
+
 ``--throughput`` mode: decoder speed at the design points (QBER known, leak from
 ``f_design``), single thread, process CPU time: Mbit/s of key frames over ``--frames`` frames
 in one ``decode_many`` call (16 lanes), and the kernel's cost per edge, frame and iteration
@@ -116,6 +123,35 @@ def run_known(qber: float, f: float, frames: int, max_iter: int, seed: int) -> d
     failures, iters, _ = _decode(code, np.random.default_rng(seed), frames, qber, qber, max_iter)
     return {"f": code.efficiency(qber), "fer": failures / frames,
             "iterations": float(np.mean(iters)), "punctured": code.punctured}
+
+
+def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | None,
+              max_iter: int, seed: int) -> dict:
+    """Blind reconciliation with a code chosen per pass from the known or sampled QBER."""
+    from satqkd.distill.ldpc.blind import BlindFamily, reconcile_blind
+
+    rng = np.random.default_rng(seed)
+    family = BlindFamily.default()
+    leaks: list[int] = []
+    ok: list[bool] = []
+    rounds: list[int] = []
+    decode_s = 0.0
+    done = 0
+    while done < frames:
+        count = min(pass_frames, frames - done)
+        estimate = (qber if sample_bits is None
+                    else (rng.binomial(sample_bits, qber) + 1.0) / (sample_bits + 2.0))
+        code = family.select(estimate, FRAME_BITS, sample_bits=sample_bits)
+        alice, bob = _frames(rng, count, qber)
+        out = reconcile_blind(code, alice, bob, estimate, rng, max_iter)
+        leaks += out.leak_bits.tolist()
+        ok += out.ok.tolist()
+        rounds += out.reveal_rounds.tolist()
+        decode_s += out.decode_s
+        done += count
+    return {"f": float(np.mean(leaks)) / (FRAME_BITS * binary_entropy(qber)),
+            "fer": 1.0 - float(np.mean(ok)), "rounds": float(np.mean(rounds)),
+            "max_rounds": int(max(rounds)), "mbit_s": frames * FRAME_BITS / decode_s / 1e6}
 
 
 def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int) -> dict:
@@ -230,6 +266,10 @@ def main() -> None:
     parser.add_argument("--known", default="", help="comma list of f: known-QBER FER sweep")
     parser.add_argument("--frame-bits", type=int, default=FRAME_BITS,
                         help="key bits per frame (e.g. 1000000 for the long-frame check)")
+    parser.add_argument("--blind", action="store_true",
+                        help="blind reconciliation: f, FER, reveal rounds, throughput")
+    parser.add_argument("--blind-max-iter", type=int, default=0,
+                        help="iteration cap per blind attempt (0: the library default)")
     parser.add_argument("--throughput", action="store_true",
                         help="single-thread decoder CPU time at the design points")
     args = parser.parse_args()
@@ -246,6 +286,20 @@ def main() -> None:
 
     if args.design:
         _print_design()
+        return
+
+    if args.blind:
+        from satqkd.distill.ldpc.blind import BLIND_MAX_ITERATIONS
+
+        cap = args.blind_max_iter or BLIND_MAX_ITERATIONS
+        print(f"{'QBER':>6} {'QBER':>8} {'f':>6} {'FER':>7} {'rounds':>6} {'max':>4} "
+              f"{'Mbit/s':>7}   (blind, {args.frames} frames, {args.pass_frames} per estimate,"
+              f" {cap} iterations per attempt; f without the verification tag)")
+        for i, qber in enumerate(qbers):
+            for label, sample in (("known", None), ("sampled", args.sample_bits)):
+                r = run_blind(qber, args.frames, args.pass_frames, sample, cap, seed=4000 + i)
+                print(f"{qber:6.3f} {label:>8} {r['f']:6.3f} {r['fer']:7.3f} "
+                      f"{r['rounds']:6.2f} {r['max_rounds']:4d} {r['mbit_s']:7.3f}", flush=True)
         return
 
     if args.throughput:

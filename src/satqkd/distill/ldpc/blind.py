@@ -54,6 +54,12 @@ from satqkd.errors import InputError
 
 #: Identifies the message format of :meth:`BlindCode.describe`.
 BLIND_SCHEME = "satqkd.ldpc-blind/1"
+#: Iteration cap of one blind decode attempt. A failed attempt runs to the cap, and a frame
+#: needs several attempts, so the cap is lower than one-way's 200: a frame that would need
+#: ~100 iterations at some leak converges in fewer after one more reveal step. On 16
+#: 100-kbit frames at QBER 1 % (known) the mean f was 1.150 with cap 200 (from f = 1.0) and
+#: 1.145 with cap 60 (from 1.08): no loss within the noise, ≈ 6× fewer iterations.
+BLIND_MAX_ITERATIONS = 60
 
 
 @dataclass(frozen=True)
@@ -288,7 +294,7 @@ def reconcile_blind(
     bob_bits: np.ndarray,
     qber_decoder: float,
     rng: np.random.Generator | None = None,
-    max_iterations: int = DEFAULT_MAX_ITERATIONS,
+    max_iterations: int = BLIND_MAX_ITERATIONS,
     verify: Callable[[int, np.ndarray], bool] | None = None,
 ) -> BlindOutcome:
     """Run blind reconciliation on synthetic frames (both sides in one process).
