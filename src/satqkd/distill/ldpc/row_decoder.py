@@ -1,0 +1,365 @@
+"""Check-parallel layered sum-product for ONE frame at a time (the ground station's case).
+
+:func:`satqkd.distill.ldpc.decoder.decode_frames` gets its speed from decoding 16 frames at
+once, one per SIMD lane; with a single frame it is scalar. The live protocol decodes one
+100-kbit packet as it arrives, so this kernel puts W = :data:`WIDTH` *checks* of the same
+frame in the SIMD lanes instead. The checks are grouped at code-build time into layers of W
+checks that share no variable node (greedy colouring, :func:`row_layers`): updating the
+checks of a layer simultaneously is then exactly the sequential layered schedule with the
+checks in layer order, so the decoder is still the exact tanh-domain sum-product of
+:mod:`.decoder` with the same arithmetic (:mod:`.vector_math`), the same int16 check
+messages in steps of 2⁻¹⁰ and the same conventions (priors positive for 0, ±LLR_MAX for
+shortened, 0 for punctured; exact syndrome test before a frame is declared converged). Only
+the row order differs, so per-frame iteration counts differ slightly from ``decode_frames``.
+
+Layout: each layer holds checks of one degree d (the shipped codes have check degrees d and
+d + 1 only), and its edges are stored ``[layer, j, lane]``: the variable of the j-th edge of
+the check in lane k. The posteriors L (n float32, 400 KB at 100 kbit: L2-resident) are
+gathered into a contiguous ``[j, lane]`` block, the arithmetic runs vectorised over the W
+lanes, and the new posteriors are scattered back. Layers that do not fill W lanes are padded
+with dummy checks whose edges all point at a dummy variable (index n) whose posterior is
+:data:`_DUMMY_LLR`, so its tanh is exactly 1 (a neutral factor); it is reset after every
+layer. Compared with the 16-frame layout, one frame streams 16× less check-message memory
+per iteration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+from satqkd.distill.ldpc.decoder import (
+    _A_MIN,
+    _ABS,
+    _PROD_MIN,
+    _R_SCALE,
+    _R_STEP,
+    _RATIO_MIN,
+    _SIGN,
+)
+from satqkd.distill.ldpc.simd import (
+    F32,
+    I32,
+    WIDTH,
+    bits,
+    from_bits,
+    load,
+    rint,
+    splat,
+    store,
+    to_float,
+    to_int,
+    vmax,
+    vmin,
+)
+from satqkd.distill.ldpc.vector_math import EXP_ARG_MAX, vexp_neg, vln
+
+#: Posterior of the dummy variable that pads short layers: e^−x rounds 1 ± e^−x to exactly
+#: 1 for x above ≈ 17, and |L − R| ≥ 10⁴ − 17.3, so its factor is neutral.
+_DUMMY_LLR = np.float32(1.0e4)
+_ONE = np.float32(1.0)
+
+_FLOATS = ir.VectorType(ir.FloatType(), WIDTH)
+_POINTERS = ir.VectorType(ir.PointerType(), WIDTH)
+_MASK = ir.VectorType(ir.IntType(1), WIDTH)
+_I32 = ir.IntType(32)
+
+
+def _lane_pointers(
+    context: object, builder: ir.IRBuilder, aryty: types.Array, ary: ir.Value, idx: ir.Value
+) -> ir.Value:
+    """``<WIDTH x ptr>`` to elements ``idx`` (I32 lanes) of a 1-D float32 array, as one
+    vector GEP so the backend can use base + 32-bit index gathers (vgatherdps)."""
+    data = context.make_array(aryty)(context, builder, ary).data
+    index = builder.sext(idx, ir.VectorType(ir.IntType(64), WIDTH))
+    gep = builder.gep(data, [index], inbounds=True, source_etype=ir.FloatType())
+    gep.type = _POINTERS  # llvmlite types a GEP by its pointer operand; the index is a vector
+    return gep
+
+
+def _intrinsic_function(builder: ir.IRBuilder, name: str, fnty: ir.FunctionType) -> ir.Function:
+    fn = builder.module.globals.get(name)
+    return fn if fn is not None else ir.Function(builder.module, fnty, name)
+
+
+@intrinsic
+def gather(typingctx: object, arr: types.Type, idx: types.Type) -> object:
+    """``arr[idx]`` lane-wise (1-D float32 array, I32 indices) → F32; no bounds check."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.float32
+            and idx == I32):
+        return None
+
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
+        ptrs = _lane_pointers(context, builder, sig.args[0], args[0], args[1])
+        fn = _intrinsic_function(builder, f"llvm.masked.gather.v{WIDTH}f32.v{WIDTH}p0",
+                                 ir.FunctionType(_FLOATS, [_POINTERS, _I32, _MASK, _FLOATS]))
+        return builder.call(fn, [ptrs, _I32(4), ir.Constant(_MASK, [1] * WIDTH),
+                                 ir.Constant(_FLOATS, ir.Undefined)])
+
+    return F32(arr, idx), codegen
+
+
+@intrinsic
+def scatter(typingctx: object, arr: types.Type, idx: types.Type, value: types.Type) -> object:
+    """``arr[idx] = value`` lane-wise (1-D float32 array, I32 indices, F32 values); with
+    repeated indices the highest lane wins. No bounds check."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.float32
+            and idx == I32 and value == F32):
+        return None
+
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> object:
+        ptrs = _lane_pointers(context, builder, sig.args[0], args[0], args[1])
+        fn = _intrinsic_function(builder, f"llvm.masked.scatter.v{WIDTH}f32.v{WIDTH}p0",
+                                 ir.FunctionType(ir.VoidType(), [_FLOATS, _POINTERS, _I32, _MASK]))
+        builder.call(fn, [args[2], ptrs, _I32(4), ir.Constant(_MASK, [1] * WIDTH)])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx, value), codegen
+
+
+@dataclass(frozen=True)
+class RowLayers:
+    """Variable-disjoint layers of W checks of a parity-check graph.
+
+    ``layer_ptr[ℓ]`` is the first edge *slot* of layer ℓ (a slot is W edges, one per lane),
+    so layer ℓ has degree ``layer_ptr[ℓ+1] − layer_ptr[ℓ]``; ``var_idx[slot, k]`` is the
+    variable of that edge in lane k (``n`` for padding); ``check_idx[ℓ, k]`` the check in
+    lane k of layer ℓ (−1 for a padding lane).
+    """
+
+    n: int
+    width: int
+    layer_ptr: np.ndarray
+    var_idx: np.ndarray
+    check_idx: np.ndarray
+
+    @property
+    def layers(self) -> int:
+        """Number of layers."""
+        return int(self.layer_ptr.size - 1)
+
+    @property
+    def padded_edges(self) -> int:
+        """Edges including padding (≥ the graph's edges)."""
+        return int(self.var_idx.size)
+
+
+@njit(cache=True)
+def _colour(
+    row_ptr: np.ndarray, col_idx: np.ndarray, n: int, width: int, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-fit layers: take the checks in ``order`` (sorted by degree) and put each into
+    the earliest layer of its degree that is not full and holds none of its variables."""
+    m = row_ptr.size - 1
+    var_degree = np.zeros(n, np.int64)
+    for e in range(col_idx.size):
+        var_degree[col_idx[e]] += 1
+    var_layers = np.empty((n, max(1, var_degree.max())), np.int64)
+    var_count = np.zeros(n, np.int64)
+    forbidden = np.full(m, -1, np.int64)  # forbidden[ℓ] == c: layer ℓ holds a variable of c
+    members = np.full((m, width), -1, np.int64)
+    count = np.zeros(m, np.int64)
+    degree = np.zeros(m, np.int64)
+    layers = 0
+    first_open = 0
+    current = -1
+    for i in range(m):
+        c = order[i]
+        d = row_ptr[c + 1] - row_ptr[c]
+        if d != current:  # a new degree class starts new layers
+            current = d
+            first_open = layers
+        for e in range(row_ptr[c], row_ptr[c + 1]):
+            v = col_idx[e]
+            for t in range(var_count[v]):
+                forbidden[var_layers[v, t]] = c
+        ell = first_open
+        while ell < layers and (count[ell] == width or forbidden[ell] == c):
+            ell += 1
+        if ell == layers:
+            degree[ell] = d
+            layers += 1
+        members[ell, count[ell]] = c
+        count[ell] += 1
+        for e in range(row_ptr[c], row_ptr[c + 1]):
+            v = col_idx[e]
+            var_layers[v, var_count[v]] = ell
+            var_count[v] += 1
+        while first_open < layers and count[first_open] == width:
+            first_open += 1
+    layer_ptr = np.zeros(layers + 1, np.int64)
+    for ell in range(layers):
+        layer_ptr[ell + 1] = layer_ptr[ell] + degree[ell]
+    var_idx = np.full((layer_ptr[layers], width), n, np.int32)
+    check_idx = np.full((layers, width), -1, np.int32)
+    for ell in range(layers):
+        for k in range(width):
+            c = members[ell, k]
+            if c < 0:
+                continue
+            check_idx[ell, k] = c
+            for j in range(row_ptr[c + 1] - row_ptr[c]):
+                var_idx[layer_ptr[ell] + j, k] = col_idx[row_ptr[c] + j]
+    return layer_ptr, var_idx, check_idx
+
+
+def build_row_layers(
+    row_ptr: np.ndarray, col_idx: np.ndarray, n: int, width: int = WIDTH
+) -> RowLayers:
+    """Group the checks of H (CSR) into variable-disjoint layers of ``width`` checks.
+
+    Deterministic in the graph; checks keep their index order within a degree.
+    """
+    degrees = np.diff(row_ptr)
+    order = np.argsort(degrees, kind="stable").astype(np.int64)
+    layer_ptr, var_idx, check_idx = _colour(row_ptr, col_idx, int(n), int(width), order)
+    return RowLayers(n=int(n), width=int(width), layer_ptr=layer_ptr, var_idx=var_idx,
+                     check_idx=check_idx)
+
+
+@lru_cache(maxsize=32)
+def row_layers(code: object, width: int = WIDTH) -> RowLayers:
+    """The (cached) layers of an :class:`~satqkd.distill.ldpc.code.LdpcCode`."""
+    graph = code.graph  # type: ignore[attr-defined]
+    return build_row_layers(graph.row_ptr, graph.col_idx, graph.n, width)
+
+
+@njit(cache=True)
+def _sweep(
+    layer_ptr: np.ndarray,
+    var_idx: np.ndarray,
+    tsign: np.ndarray,
+    L: np.ndarray,
+    R: np.ndarray,
+    S: np.ndarray,
+    flags: np.ndarray,
+) -> None:
+    """One layered iteration over all layers, W checks at a time.
+
+    The arithmetic is that of :func:`satqkd.distill.ldpc.decoder._check_update` (products
+    A = Π(1 − e^−|Q|), B = Π(1 + e^−|Q|), |R_i| = ln((B a_i + A b_i)/(B a_i − A b_i)),
+    signs by XOR of sign bits), with the lanes holding W checks of one frame instead of one
+    check of W frames: the posteriors are gathered and scattered by variable index. The sign
+    bit of ``flags[0, k]`` is set when a check in lane k failed the hard decisions of the
+    posteriors it read (approximate convergence test, as in :mod:`.decoder`).
+    """
+    n = L.size - 1
+    failed = splat(np.int32(0))
+    for ell in range(layer_ptr.size - 1):
+        s0 = layer_ptr[ell]
+        d = layer_ptr[ell + 1] - s0
+        sign = load(tsign, ell)
+        parity = sign
+        A = splat(_ONE)
+        B = splat(_ONE)
+        for j in range(d):
+            lv = gather(L, load(var_idx, s0 + j))
+            parity = parity ^ bits(lv)
+            q = lv - to_float(load(R, s0 + j)) * _R_STEP
+            qb = bits(q)
+            sign = sign ^ qb
+            x = vexp_neg(vmin(from_bits(qb & _ABS), EXP_ARG_MAX))
+            a = vmax(_ONE - x, _A_MIN)
+            b = _ONE + x
+            A = vmax(A * a, _PROD_MIN)
+            B = B * b
+            store(S, 3 * j, q)
+            store(S, 3 * j + 1, a)
+            store(S, 3 * j + 2, b)
+        failed = failed | parity
+        for j in range(d):
+            q = load(S, 3 * j)
+            x = B * load(S, 3 * j + 1)
+            y = A * load(S, 3 * j + 2)
+            num = x + y
+            den = vmax(x - y, num * _RATIO_MIN)
+            magnitude = rint(vln(num / den) * _R_SCALE)
+            r = from_bits(bits(magnitude) | ((sign ^ bits(q)) & _SIGN))
+            store(R, s0 + j, to_int(r))
+            scatter(L, load(var_idx, s0 + j), q + r * _R_STEP)
+        L[n] = _DUMMY_LLR
+    store(flags, 0, failed)
+
+
+@njit(cache=True)
+def _satisfied(
+    row_ptr: np.ndarray, col_idx: np.ndarray, L: np.ndarray, target: np.ndarray,
+    hard: np.ndarray,
+) -> bool:
+    """Exact test: do the hard decisions of L meet every check of the target syndrome?"""
+    n = hard.size
+    for v in range(n):
+        hard[v] = 1 if L[v] < 0 else 0
+    for c in range(row_ptr.size - 1):
+        acc = target[c] & np.uint8(1)
+        for e in range(row_ptr[c], row_ptr[c + 1]):
+            acc ^= hard[col_idx[e]]
+        if acc:
+            return False
+    return True
+
+
+@njit(cache=True)
+def decode_frames_rows(
+    row_ptr: np.ndarray,
+    col_idx: np.ndarray,
+    layer_ptr: np.ndarray,
+    var_idx: np.ndarray,
+    check_idx: np.ndarray,
+    priors: np.ndarray,
+    targets: np.ndarray,
+    max_iterations: int,
+    out_bits: np.ndarray,
+    out_iterations: np.ndarray,
+    out_converged: np.ndarray,
+) -> None:
+    """Decode ``priors.shape[0]`` frames one after another with the check-parallel kernel.
+
+    Same contract as :func:`satqkd.distill.ldpc.decoder.decode_frames` (without ``lanes``):
+    ``priors`` ``[frames, n]`` float32 LLRs (positive favours 0), ``targets`` ``[frames, m]``
+    uint8 syndromes; writes hard decisions, iterations used and whether the syndrome was met.
+    The layers (``layer_ptr``, ``var_idx``, ``check_idx``) come from :func:`row_layers` for
+    the same graph and :data:`WIDTH`.
+    """
+    frames, n = priors.shape
+    W = WIDTH
+    layers = layer_ptr.size - 1
+    dmax = 0
+    for ell in range(layers):
+        dmax = max(dmax, layer_ptr[ell + 1] - layer_ptr[ell])
+    L = np.empty(n + 1, np.float32)
+    R = np.zeros((var_idx.shape[0], W), np.int16)
+    tsign = np.zeros((layers, W), np.int32)  # sign bit set where the target bit is 1
+    S = np.empty((3 * dmax, W), np.float32)
+    flags = np.zeros((1, W), np.int32)
+    hard = np.empty(n, np.uint8)
+    for f in range(frames):
+        for v in range(n):
+            L[v] = priors[f, v]
+        L[n] = _DUMMY_LLR
+        R[:] = 0
+        for ell in range(layers):
+            for k in range(W):
+                c = check_idx[ell, k]
+                tsign[ell, k] = _SIGN if c >= 0 and targets[f, c] else 0
+        ok = False
+        it = 0
+        while it < max_iterations:
+            _sweep(layer_ptr, var_idx, tsign, L, R, S, flags)
+            it += 1
+            bad = False
+            for k in range(W):
+                bad |= flags[0, k] < 0
+            # The sweep's test is approximate; confirm on the final posteriors.
+            if not bad and _satisfied(row_ptr, col_idx, L, targets[f], hard):
+                ok = True
+                break
+        for v in range(n):
+            out_bits[f, v] = 1 if L[v] < 0 else 0
+        out_iterations[f] = it
+        out_converged[f] = ok
