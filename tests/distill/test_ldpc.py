@@ -79,14 +79,15 @@ def test_punctured_positions_are_untainted() -> None:
     assert code.key_positions.size == code.frame_bits
 
 
+@pytest.mark.parametrize("kernel", ["lanes", "rows"])
 @pytest.mark.parametrize("qber", [0.01, 0.03])
-def test_decode_recovers_alice_frames(qber: float) -> None:
+def test_decode_recovers_alice_frames(qber: float, kernel: str) -> None:
     frame_bits = 20_000
     alice, bob = _bsc_frames(6, frame_bits, qber, seed=int(qber * 1000))
     # Short frames need more margin than 100-kbit ones: code for a 20 % higher QBER.
     code = FAMILY.select(1.2 * qber, frame_bits, sample_bits=None)
     syndromes = code.syndromes(alice)
-    results = code.decode_many(syndromes, bob, qber)
+    results = code.decode_many(syndromes, bob, qber, kernel=kernel)
     for sent, result in zip(alice, results, strict=True):
         assert isinstance(result, DecodeResult)
         assert result.converged
@@ -149,8 +150,10 @@ def test_a_frames_result_does_not_depend_on_the_frames_decoded_before_it() -> No
     code = FAMILY.select(qber, 5000, sample_bits=None)
     alice, bob = _bsc_frames(10, 5000, qber * 1.15, seed=33)  # some frames fail
     syndromes = code.syndromes(alice, np.random.default_rng(3))
-    forward = code.decode_many(syndromes, bob, qber, max_iterations=60, lanes=2)
-    backward = code.decode_many(syndromes[::-1], bob[::-1], qber, max_iterations=60, lanes=2)
+    forward = code.decode_many(syndromes, bob, qber, max_iterations=60, lanes=2,
+                               kernel="lanes")
+    backward = code.decode_many(syndromes[::-1], bob[::-1], qber, max_iterations=60, lanes=2,
+                                kernel="lanes")
     assert len({r.converged for r in forward}) == 2  # both outcomes occur
     for a, b in zip(forward, backward[::-1], strict=True):
         assert (a.converged, a.iterations) == (b.converged, b.iterations)

@@ -127,3 +127,19 @@ def test_a_frames_result_does_not_depend_on_the_frame_decoded_before_it() -> Non
     for a, b in zip(forward, backward, strict=True):
         np.testing.assert_array_equal(a, b[::-1])
 
+
+def test_decode_many_picks_the_row_kernel_for_few_frames() -> None:
+    qber, frame_bits = 0.02, 5000
+    code = FAMILY.select(1.2 * qber, frame_bits, sample_bits=None)
+    alice, bob = _bsc_frames(2, frame_bits, qber, seed=12)
+    syndromes = code.syndromes(alice, np.random.default_rng(6))
+    out, iters, conv = _rows(code, syndromes, code.channel_llrs(bob, qber), 200)
+    for kernel in ("auto", "rows"):
+        results = code.decode_many(syndromes, bob, qber, kernel=kernel)
+        assert [r.iterations for r in results] == iters.tolist()
+        assert [r.converged for r in results] == conv.tolist()
+        np.testing.assert_array_equal(np.stack([r.bits for r in results]),
+                                      out[:, code.key_positions])
+    assert all(r.converged for r in code.decode_many(syndromes, bob, qber, kernel="lanes"))
+    with np.testing.assert_raises(ValueError):
+        code.decode_many(syndromes, bob, qber, kernel="columns")
