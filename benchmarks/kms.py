@@ -15,10 +15,12 @@ request of the server itself. Reported with each row: CPU milliseconds per pair 
 the server process and of the client process (a figure that, unlike pairs/s, hardly
 depends on what else the machine runs), and the machine's load.
 
-Also reports the same pair without HTTP (direct :class:`Kme` calls, one transaction
-per store call), the storage bound, and the disk's fsync latency just before the run:
-every commit is fsync'ed (SQLite WAL, synchronous=FULL), so on a busy disk the
-1-client figure is bound by it (a pair needs two commits in sequence). ``--store-dir
+Also reports the same pair without HTTP, the storage bound, two ways: direct
+:class:`Kme` calls (one ``synchronous=FULL`` transaction per store call: three
+fsyncs per pair) and through the service's group committer with one caller (two WAL
+syncs per pair, the minimum: ``enc_keys`` durable at the slave end, then
+``dec_keys``); and the disk's fsync latency just before the run. On a busy disk the
+1-client figure is bound by two fsyncs in sequence per pair. ``--store-dir
 /dev/shm`` puts the stores on tmpfs (fsync free) to show the CPU bound.
 
 Usage: ``python benchmarks/kms.py [--seconds 8] [--clients 1 50] [--store-dir DIR]``.
@@ -269,6 +271,44 @@ def library_pairs(root: Path, seconds: float) -> dict:
     }
 
 
+def committed_pairs(root: Path, seconds: float) -> dict:
+    """The pair without HTTP through the service's group committer, one caller at a time."""
+    stores = [KeyStore(root / "jinan.db"), KeyStore(root / "hefei.db")]
+    kme = Kme(stores, SaeMap({"alice": "jinan", "bob": "hefei"}))
+    committer = kme.group_committer()
+    lat: list[float] = []
+    ids: list[str] = []
+
+    async def pairs() -> None:
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            (key,) = await committer.call(kme.enc_key_material, "alice", "bob", KeyRequest())
+            back = await committer.call(kme.dec_key_material, "bob", "alice", [key[0]])
+            lat.append(time.perf_counter() - t0)
+            assert back == [key]
+            ids.append(key[0])
+
+    cpu0 = time.process_time()
+    run_client(pairs())  # type: ignore[arg-type]
+    cpu = time.process_time() - cpu0
+    committer.close()
+    for store in stores:
+        store.close()
+    lat_ms = np.array(lat) * 1e3
+    return {
+        "pairs": len(lat),
+        "rate": len(lat) / sum(lat),
+        "p50": float(np.median(lat_ms)),
+        "p99": float(np.percentile(lat_ms, 99)),
+        "twice": len(ids) - len(set(ids)),
+        "mismatch": 0,
+        "errors": {},
+        "server_cpu_ms": cpu / len(lat) * 1e3,
+        "client_cpu_ms": 0.0,
+    }
+
+
 def fsync_latency_ms(directory: Path, n: int = 50) -> float:
     """Median latency of an 8-KiB overwrite + fdatasync in ``directory`` (the WAL's pattern)."""
     path = directory / "fsync-probe"
@@ -311,6 +351,7 @@ def main() -> None:
         sae_map = root / "sae-map.toml"
         sae_map.write_text('[sae]\nalice = "jinan"\nbob = "hefei"\n')
         rows.append(("library, no HTTP", 1, library_pairs(root, min(args.seconds, 3.0))))
+        rows.append(("library, group commit", 1, committed_pairs(root, min(args.seconds, 3.0))))
         proc, out, port = start_server(paths, pki, sae_map, root / "serve.log")
         try:
             runs = [(n, None) for n in args.clients]

@@ -211,3 +211,19 @@ def test_head_and_other_methods_consume_nothing(api: Api) -> None:
     huge = {"key_IDs": [{"key_ID": str(uuid.uuid4())} for _ in range(2000)]}
     r = api("bob", "POST", "/api/v1/keys/alice/dec_keys", json=huge)
     assert r.status_code == 400 and r.json()["message"] == "request body too large"
+
+
+def test_key_container_json_is_the_models_json() -> None:
+    import os
+    import uuid
+
+    from satqkd.keys.etsi014.models import Key, KeyContainer, key_container_json
+
+    for keys in ([], [(str(uuid.uuid4()), os.urandom(32))], [('odd"id\\é', b"\x00" * 5)] * 2):
+        model = KeyContainer(
+            keys=[Key(key_id=k, key=base64.b64encode(m).decode()) for k, m in keys]
+        )
+        assert (
+            key_container_json(keys)
+            == model.model_dump_json(by_alias=True, exclude_none=True).encode()
+        )

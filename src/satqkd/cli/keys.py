@@ -15,12 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from satqkd.cli.common import print_json
 from satqkd.errors import InputError
 from satqkd.keys import KeyStore
 from satqkd.keys.records import KEY_STATES
 
 __all__ = ["keys_app", "open_store", "register"]
+
+# Nothing here imports the simulation stack (numpy, scipy, numba via satqkd.cli.common
+# and the other command modules): ``satqkd keys serve`` starts fast and stays small.
 
 keys_app = typer.Typer(
     name="keys",
@@ -56,6 +58,8 @@ def _list(
         keys = store.list_keys(link, state, limit)  # type: ignore[arg-type]
         node = store.node
     if json_out:
+        from satqkd.cli.common import print_json
+
         print_json(
             {
                 "node": node,
@@ -115,6 +119,8 @@ def _stats(db: DbOption, json_out: JsonOption = False) -> None:
     with open_store(db) as store:
         stats, node = store.stats(), store.node
     if json_out:
+        from satqkd.cli.common import print_json
+
         print_json({"node": node, "links": [s.to_json() for s in stats]})
         return
     table = Table(title=f"Key store of node {node}")
@@ -179,8 +185,8 @@ def _serve(
         for store in stores:
             store.close()
         err.print(
-            f"group commit: {commits.n_ops} operations in {commits.n_batches} batches"
-            f" ({commits.n_inline} committed on the event loop)",
+            f"group commit: {commits.n_ops} operations in {commits.n_batches} batches,"
+            f" {commits.n_syncs} WAL syncs ({commits.n_inline} on the event loop)",
             soft_wrap=True,
         )
 

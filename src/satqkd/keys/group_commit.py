@@ -1,35 +1,38 @@
 """Group commit for an asyncio service: many callers' store operations, few fsyncs.
 
-Why: with ``synchronous=FULL`` every commit is an fsync of the WAL (0.1 ms on an idle
-virtual disk, several ms on a busy one), so a key service committing once per
-request spends its time waiting for the disk, one request after another. The
-committer instead takes every operation queued while it was busy, runs them one after
-another inside one transaction per store (each operation in its own savepoint: one
-that fails is rolled back alone, the others stay), commits all the stores at once
-(in parallel worker threads: one fsync latency for the whole batch, during which the
-event loop goes on serving), and only then hands each caller its result.
+Why: a durable commit is an fsync of the WAL (0.1-0.3 ms on an idle virtual disk,
+several ms on a busy one), so a key service committing once per request spends its
+time waiting for the disk, one request after another. The committer instead takes
+every operation queued while the event loop was busy, runs them one after another
+inside one transaction per store (each operation in its own savepoint: one that
+fails is rolled back alone, the others stay) and commits; the stores' write locks
+are released at once and the next batch may run. Each caller is answered only once
+the WAL of every store its batch wrote *durably* has been synced to disk
+(:mod:`satqkd.keys.wal_sync`): one sync, in a thread, covers all the batches
+committed before it started.
 
-What a caller is told is therefore always durable: a ``kill -9`` at any moment loses
-only work that no caller has heard of, exactly as with one transaction per request.
-The stores commit in parallel, so a crash can leave one committed and another not;
-callers have heard of neither, and :meth:`satqkd.keys.etsi014.Kme.reconcile` (run at
-start-up and after a failed commit) puts the two ends of each link back in step.
+What a caller is told is therefore always durable: a ``kill -9`` (or a power cut) at
+any moment loses only work that no caller has heard of, exactly as with one
+``synchronous=FULL`` transaction per request. A write marked ``durable=False`` (the
+master end's record of keys carved by ``enc_keys``) is not waited for: its callers'
+guarantee rests on the other end's durable record, from which
+:meth:`satqkd.keys.etsi014.Kme.reconcile` rebuilds it after a crash. Without such
+marks every store written is synced.
 
-The operations themselves run on the event-loop thread (they are short SQL
-statements, no disk wait); only the commits run in threads, one per store. A thread
-hand-over costs about 0.1 ms of CPU on the project's virtual machine, as much as a
-fast fsync, so a batch of a single operation (a lone caller) is committed on the
-loop thread itself while commits are fast (:data:`INLINE_COMMIT_S`): that blocks the
-loop for one fast fsync, when there is nobody else to serve anyway.
+The operations run on the event-loop thread (short SQL statements, no disk wait).
+A batch of a single operation (a lone caller) is synced on the loop thread itself
+while syncs are fast (:data:`INLINE_SYNC_S`): a thread hand-over would cost as much,
+and there is nobody else to serve anyway. A failed sync stops the committer for
+good (every waiting and later caller gets :class:`CommitFailedError`): after a
+failed fsync nobody can tell what reached the disk, so the service must restart and
+reconcile from what did.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
@@ -38,15 +41,16 @@ from typing import Any, TypeVar
 from satqkd.keys._db import Batch
 from satqkd.keys.errors import KeyStoreError
 from satqkd.keys.store import KeyStore
+from satqkd.keys.wal_sync import Checkpointer, WalSyncer
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 #: At most this many operations per batch (bounds the time the loop spends in SQL).
 MAX_BATCH = 256
-#: A single-operation batch is committed on the loop thread while the running mean of
-#: commit times (one store, seconds) stays below this; else in the commit threads.
-INLINE_COMMIT_S = 0.5e-3
+#: A single-operation batch is synced on the loop thread while the running mean of
+#: sync times (one store, seconds) stays below this; else in the store's sync thread.
+INLINE_SYNC_S = 0.5e-3
 
 
 @dataclass
@@ -59,11 +63,11 @@ class _Job:
 
 
 class CommitFailedError(KeyStoreError):
-    """A batch could not be committed: none of its operations took effect for its callers."""
+    """A batch could not be made durable: none of its operations took effect for its callers."""
 
 
 class GroupCommitter:
-    """Groups the store operations of concurrent coroutines into shared commits.
+    """Groups the store operations of concurrent coroutines into shared commits and syncs.
 
     Parameters
     ----------
@@ -92,13 +96,18 @@ class GroupCommitter:
         self._pending: list[_Job] = []
         self._busy = False
         self._closed = False
-        self._threads: dict[int, tuple[queue.SimpleQueue[Any], threading.Thread]] = {}
-        #: Running mean of one store's commit time, seconds.
-        self.commit_s = 0.0
-        #: Batches committed, operations run, batches committed on the loop thread.
+        self._failed: CommitFailedError | None = None
+        self._syncers = [WalSyncer(s) for s in self.stores]
+        self._checkpointer = Checkpointer(self.stores)
+        #: Batches committed, operations run, syncs run on the loop thread.
         self.n_batches = 0
         self.n_ops = 0
         self.n_inline = 0
+
+    @property
+    def n_syncs(self) -> int:
+        """WAL syncs run so far (all stores)."""
+        return sum(s.n_syncs for s in self._syncers)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in the next batch; return its result once the batch is durable.
@@ -108,6 +117,8 @@ class GroupCommitter:
         """
         if self._closed:
             raise RuntimeError("the group committer is closed")
+        if self._failed is not None:
+            raise self._failed
         loop = asyncio.get_running_loop()
         job = _Job(fn, args, loop.create_future())
         self._pending.append(job)
@@ -118,22 +129,11 @@ class GroupCommitter:
         return await job.future  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """Stop accepting operations and end the commit threads."""
+        """Stop accepting operations; finish the syncs asked for and end the threads."""
         self._closed = True
-        for q, t in self._threads.values():
-            q.put(None)
-            t.join()
-        self._threads.clear()
-
-    def _commit_queue(self, batch: Batch) -> queue.SimpleQueue[Any]:
-        key = id(batch.conn)
-        entry = self._threads.get(key)
-        if entry is None:
-            q: queue.SimpleQueue[Any] = queue.SimpleQueue()
-            t = threading.Thread(target=_committer, args=(q,), name="satqkd-commit", daemon=True)
-            t.start()
-            entry = self._threads[key] = (q, t)
-        return entry[0]
+        for syncer in self._syncers:
+            syncer.close()
+        self._checkpointer.close()
 
     # -- one batch ----------------------------------------------------------------------
 
@@ -141,6 +141,10 @@ class GroupCommitter:
         jobs, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         if not jobs:
             self._busy = False
+            return
+        if self._failed is not None:
+            self._next(loop)
+            self._answer(jobs, self._failed)
             return
         stack = ExitStack()
         batches: list[Batch] = []
@@ -163,90 +167,99 @@ class GroupCommitter:
         except Exception as exc:  # the batch could not even be run: fail its callers
             for store in self.stores:
                 store.detach_batch()
-            self._finish(loop, jobs, stack, exc)
+            stack.close()
+            self._next(loop)
+            self._answer(jobs, CommitFailedError(f"the key stores could not run a batch: {exc}"))
             return
-        begun = [b for b in batches if b.begun]
-        if not begun:
-            self._finish(loop, jobs, stack, None)
-            return
-        if len(jobs) == 1 and self.commit_s < INLINE_COMMIT_S:
-            self.n_inline += 1
-            failure = None
-            for b in begun:
+        failure: BaseException | None = None
+        to_sync: list[WalSyncer] = []
+        for syncer, b in zip(self._syncers, batches, strict=True):
+            if not b.begun:
+                continue
+            needs_sync = b.needs_sync
+            try:
+                b.commit()
+            except Exception as exc:
+                failure = failure or exc
+            else:
+                if needs_sync:
+                    to_sync.append(syncer)
+        stack.close()  # roll back what did not commit, release the write and link locks
+        self.n_batches += 1
+        self.n_ops += len(jobs)
+        if failure is not None:
+            if self._recover is not None:
                 try:
-                    self._timed_commit(b)
-                except Exception as exc:
-                    failure = failure or exc
-            self._finish(loop, jobs, stack, failure)
+                    self._recover()
+                except Exception:  # the next start-up reconciles; keep serving
+                    logger.exception("reconciling the key stores after a failed commit")
+            self._next(loop)
+            self._answer(jobs, CommitFailedError(f"the key stores could not commit: {failure}"))
             return
-        remaining = [len(begun)]
+        # The next batch may run its SQL while this one's sync is in flight.
+        self._next(loop)
+        if not to_sync:
+            self._answer(jobs, None)
+        elif (
+            len(jobs) == 1
+            and len(to_sync) == 1
+            and not to_sync[0].busy
+            and to_sync[0].sync_s < INLINE_SYNC_S
+        ):
+            self.n_inline += 1
+            try:
+                to_sync[0].sync_now()
+            except Exception as exc:
+                self._synced(jobs, exc)
+            else:
+                self._synced(jobs, None)
+        else:
+            self._submit(loop, jobs, to_sync)
+
+    def _submit(
+        self, loop: asyncio.AbstractEventLoop, jobs: list[_Job], syncers: list[WalSyncer]
+    ) -> None:
+        remaining = [len(syncers)]
         failures: list[BaseException] = []
         guard = threading.Lock()
 
-        def done(exc: BaseException | None) -> None:
+        def done(exc: BaseException | None) -> None:  # in a sync thread
             with guard:
                 if exc is not None:
                     failures.append(exc)
                 remaining[0] -= 1
                 last = remaining[0] == 0
             if last:
-                failure = failures[0] if failures else None
                 with suppress(RuntimeError):  # a closed loop: no caller is waiting any more
-                    loop.call_soon_threadsafe(self._finish, loop, jobs, stack, failure)
+                    loop.call_soon_threadsafe(self._synced, jobs, failures[0] if failures else None)
 
-        for b in begun:
-            self._commit_queue(b).put((self._timed_commit, b, done))
+        for syncer in syncers:
+            syncer.submit(done)
 
-    def _timed_commit(self, batch: Batch) -> None:
-        t0 = time.perf_counter()
-        try:
-            batch.commit()
-        finally:
-            self.commit_s += 0.1 * (time.perf_counter() - t0 - self.commit_s)
-
-    def _finish(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        jobs: list[_Job],
-        stack: ExitStack,
-        failure: BaseException | None,
-    ) -> None:
-        stack.close()  # roll back anything left, release the write and link locks
-        if failure is not None:
-            error = CommitFailedError(f"the key stores could not commit: {failure}")
-            for job in jobs:
-                job.ok, job.value = False, error
-            if self._recover is not None:
-                try:
-                    self._recover()
-                except Exception:  # the next start-up reconciles; keep serving
-                    logger.exception("reconciling the key stores after a failed commit")
-        self.n_batches += 1
-        self.n_ops += len(jobs)
-        # Next batch first, so that the state is right even if a caller's loop stops
-        # as soon as its future is resolved.
+    def _next(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._pending:
             loop.call_soon(self._start, loop)
         else:
             self._busy = False
+
+    def _synced(self, jobs: list[_Job], failure: BaseException | None) -> None:
+        if failure is not None and self._failed is None:
+            logger.error("a WAL sync failed; the key service stops committing: %s", failure)
+            self._failed = CommitFailedError(
+                f"the key store could not be synced to disk ({failure}); restart the service"
+            )
+        # A batch synced after a failed sync is not trusted either (the failed sync
+        # may have dropped pages that a later one then did not write).
+        self._answer(jobs, self._failed)
+
+    @staticmethod
+    def _answer(jobs: list[_Job], error: BaseException | None) -> None:
         for job in jobs:
-            if not job.future.done():
-                if job.ok:
-                    job.future.set_result(job.value)
-                else:
-                    job.future.set_exception(job.value)
-
-
-def _committer(jobs: queue.SimpleQueue[Any]) -> None:
-    """Thread of one store's commits: commit each batch handed over, report the outcome."""
-    while True:
-        item = jobs.get()
-        if item is None:
-            return
-        commit, batch, done = item
-        try:
-            commit(batch)
-        except Exception as exc:
-            done(exc)
-        else:
-            done(None)
+            if job.future.done():
+                continue
+            if error is not None:
+                job.future.set_exception(error)
+            elif job.ok:
+                job.future.set_result(job.value)
+            else:
+                job.future.set_exception(job.value)

@@ -143,3 +143,15 @@ class StoreInventory:
                 by_state[state], bits_state[state] = count, size
             out.append(LinkStats(link, n_blocks, bits, avail, by_state, bits_state, eps))
         return out
+
+    def key_ids(self, link: str, purpose: str) -> list[tuple[str, str | None]]:
+        """``(key_id, slave_sae)`` of every key of ``link`` recorded for ``purpose``."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT key_id, slave_sae FROM keys WHERE link = ? AND purpose = ?",
+                (canonical_link(link), purpose),
+            )
+            .fetchall()
+        )
+        return [(r[0], r[1]) for r in rows]

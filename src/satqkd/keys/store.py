@@ -52,7 +52,6 @@ from satqkd.keys._db import (
     insert_key,
     key_material_bytes,
     now_utc,
-    provenance_of,
     xor_bytes,
 )
 from satqkd.keys.errors import (
@@ -94,6 +93,8 @@ class KeyStore(StoreInventory):
         self.path = Path(path)
         self._db = Database(self.path, busy_timeout_s)
         self.node: str = self._db.init_schema(node)
+        # block id -> (link, n_bytes, epsilon, pass id): columns never changed once written.
+        self._block_meta: dict[str, tuple[str, int, float, str]] = {}
 
     def _conn(self) -> sqlite3.Connection:
         return self._db.conn()
@@ -119,6 +120,17 @@ class KeyStore(StoreInventory):
     def close_batch(self, batch: Batch) -> None:
         """End a batch this thread opened, rolling back whatever was not committed."""
         self._db.close_batch(batch)
+
+    def sync_wal(self) -> None:
+        """Make every commit so far durable, batch commits included (fdatasync of the WAL)."""
+        self._db.sync_wal()
+
+    def checkpoint_passive(self, *, exclusive: bool = False) -> tuple[int, int]:
+        """Copy WAL frames into the database file without blocking SQLite writers.
+
+        For a background thread; see :meth:`Database.checkpoint_passive`.
+        """
+        return self._db.checkpoint_passive(exclusive=exclusive)
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file and truncate the WAL to zero bytes.
@@ -243,32 +255,57 @@ class KeyStore(StoreInventory):
 
     # -- carving ------------------------------------------------------------------------
 
+    def _meta(self, c: sqlite3.Connection, block_id: str) -> tuple[str, int, float, str] | None:
+        """``(link, n_bytes, epsilon, pass_id)`` of a block (cached: never changed), or None."""
+        meta = self._block_meta.get(block_id)
+        if meta is None:
+            row = c.execute(
+                "SELECT link, n_bytes, epsilon, provenance FROM blocks WHERE block_id = ?",
+                (block_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            meta = self._block_meta[block_id] = (
+                row[0],
+                row[1],
+                row[2],
+                str(json.loads(row[3])["pass_id"]),
+            )
+        return meta
+
     def _consume(
-        self, c: sqlite3.Connection, link: str, segments: Sequence[Segment]
+        self,
+        c: sqlite3.Connection,
+        link: str,
+        segments: Sequence[Segment],
+        *,
+        at_front: bool = False,
     ) -> tuple[bytes, int]:
         """Erase the pool bytes at ``segments`` and return them, with the bytes discarded.
 
         Unused bytes of a block before a segment are erased too (see :meth:`carve_at`).
+        ``at_front``: the segments were just read from the pool frontier in this very
+        transaction (:func:`front_segments`), so the frontier checks are skipped.
         """
         parts, discarded = [], 0
         for s in segments:
-            row = c.execute(
-                "SELECT link, n_bytes, consumed_bytes FROM blocks WHERE block_id = ?",
-                (s.block_id,),
-            ).fetchone()
-            if row is None or row[0] != link:
-                raise KeyDesyncError(f"block {s.block_id} is not in the pool of {link}")
-            _, size, used = row
-            if not 0 <= s.start_byte < s.stop_byte <= size:
-                raise KeyDesyncError(f"segment {s.to_json()} lies outside its block")
-            if used > s.start_byte:
-                raise KeyDesyncError(
-                    f"bytes {s.start_byte}..{s.stop_byte} of block {s.block_id}"
-                    f" are already consumed here (frontier {used})"
-                )
-            if used < s.start_byte:
-                erase_range(c, s.block_id, used, s.start_byte)
-                discarded += s.start_byte - used
+            if not at_front:
+                meta = self._meta(c, s.block_id)
+                if meta is None or meta[0] != link:
+                    raise KeyDesyncError(f"block {s.block_id} is not in the pool of {link}")
+                (used,) = c.execute(
+                    "SELECT consumed_bytes FROM blocks WHERE block_id = ?", (s.block_id,)
+                ).fetchone()
+                if not 0 <= s.start_byte < s.stop_byte <= meta[1]:
+                    raise KeyDesyncError(f"segment {s.to_json()} lies outside its block")
+                if used > s.start_byte:
+                    raise KeyDesyncError(
+                        f"bytes {s.start_byte}..{s.stop_byte} of block {s.block_id}"
+                        f" are already consumed here (frontier {used})"
+                    )
+                if used < s.start_byte:
+                    erase_range(c, s.block_id, used, s.start_byte)
+                    discarded += s.start_byte - used
             parts.append(erase_range(c, s.block_id, s.start_byte, s.stop_byte))
             c.execute(
                 "UPDATE blocks SET consumed_bytes = ? WHERE block_id = ?",
@@ -286,6 +323,7 @@ class KeyStore(StoreInventory):
         purpose: str = "",
         master_sae: str | None = None,
         slave_sae: str | None = None,
+        durable: bool = True,
     ) -> list[CarvedKey]:
         """Cut ``count`` keys of ``n_bytes`` each from the front of the pool of ``link``.
 
@@ -294,7 +332,9 @@ class KeyStore(StoreInventory):
         row keeps no bytes). Each :class:`CarvedKey` carries its bytes and their
         :class:`Segment` addresses, which the other end passes to :meth:`carve_keys_at`.
         Raises :class:`~satqkd.keys.errors.InsufficientKeyError`, consuming nothing,
-        when the pool is too small for all of them.
+        when the pool is too small for all of them. ``durable=False`` only matters in a
+        group-commit batch (:meth:`Database.write`): the caller then guarantees that the
+        carve can be rebuilt after a crash from the other end's durable record.
         """
         canon = self._check_link(link)
         if n_bytes < 1 or count < 1:
@@ -302,7 +342,7 @@ class KeyStore(StoreInventory):
                 "a carve takes at least one key of one byte", field="n_bytes", value=n_bytes
             )
         out = []
-        with self._db.write() as c:
+        with self._db.write(durable=durable) as c:
             all_segments = front_segments(c, canon, n_bytes * count)
             for _ in range(count):
                 segments, need = [], n_bytes
@@ -317,7 +357,15 @@ class KeyStore(StoreInventory):
                     need -= take
                 out.append(
                     self._carve_one(
-                        c, canon, str(uuid.uuid4()), segments, state, purpose, master_sae, slave_sae
+                        c,
+                        canon,
+                        str(uuid.uuid4()),
+                        segments,
+                        state,
+                        purpose,
+                        master_sae,
+                        slave_sae,
+                        at_front=True,
                     )
                 )
         return out
@@ -332,9 +380,11 @@ class KeyStore(StoreInventory):
         purpose: str,
         master_sae: str | None,
         slave_sae: str | None,
+        *,
+        at_front: bool = False,
     ) -> CarvedKey:
-        material, discarded = self._consume(c, link, segments)
-        epsilon, pass_ids = provenance_of(c, (s.block_id for s in segments))
+        material, discarded = self._consume(c, link, segments, at_front=at_front)
+        epsilon, pass_ids = self._provenance(c, segments)
         insert_key(
             c,
             key_id=key_id,
@@ -349,6 +399,20 @@ class KeyStore(StoreInventory):
             slave_sae=slave_sae,
         )
         return CarvedKey(key_id, link, material, tuple(segments), epsilon, pass_ids, discarded)
+
+    def _provenance(
+        self, c: sqlite3.Connection, segments: Sequence[Segment]
+    ) -> tuple[float, tuple[str, ...]]:
+        """Summed ε and the pass ids of the blocks a key draws on."""
+        epsilon, pass_ids = 0.0, []
+        for bid in dict.fromkeys(s.block_id for s in segments):
+            meta = self._meta(c, bid)
+            if meta is None:
+                raise KeyDesyncError(f"block {bid} is not in the store")
+            epsilon += meta[2]
+            if meta[3] not in pass_ids:
+                pass_ids.append(meta[3])
+        return epsilon, tuple(pass_ids)
 
     def carve(
         self,

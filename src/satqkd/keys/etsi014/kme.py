@@ -14,18 +14,31 @@ slave SAE *s* (at node B), the KME
    pools equal.
 
 *s* then fetches them once with ``dec_keys``: reserved keys are handed out and
-erased in one transaction at B. Called one by one, steps 1 and 2 commit in that
-order, and a crash between them leaves B's pool behind A's; the lagging bytes are
-discarded (never delivered) at the next carve or at start-up (:meth:`Kme.reconcile`).
-The service runs the calls through a group committer (:meth:`Kme.group_committer`),
-which commits A and B in parallel, so after a crash B may also be *ahead* of A: then
-:meth:`Kme.reconcile` discards the bytes at A and erases the keys reserved at B that
-no master ever received. Either way no SAE was answered for those keys.
+erased in one transaction at B.
+
+Durability. The record that must be on disk before *m* is answered is B's
+reservation: it is what lets *s* fetch the keys, and with it B's pool frontier has
+moved past them. A's record (the master end's) can always be rebuilt from it: same
+key IDs, same pool positions. So under the service's group committer
+(:meth:`Kme.group_committer`) A's carve is written ``durable=False``: committed with
+the batch but not waited for on disk, and one WAL sync per batch (B's) makes an
+``enc_keys`` durable. After a crash (kill -9, or a power cut that drops A's
+unsynced commits) :meth:`Kme.reconcile` puts the two ends back in step:
+
+* a key reserved at B with no record at A: A lost its record (or a crash came
+  between the two commits); the record is rebuilt at A, the bytes erased there, and
+  *s* can still fetch the key (its master may have received it);
+* a key recorded at A with no reservation at B: no master was answered for it; B's
+  lagging pool bytes are discarded (never delivered), like any frontier difference.
+
+Called directly (no committer) every write is a ``synchronous=FULL`` transaction of
+its own, A's first.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from threading import RLock
@@ -44,6 +57,10 @@ from satqkd.keys.group_commit import GroupCommitter
 from satqkd.keys.records import link_name
 from satqkd.keys.store import KeyStore
 from satqkd.keys.sync import link_lock, reconcile
+
+logger = logging.getLogger(__name__)
+#: Purpose recorded on the key rows of ETSI GS QKD 014 deliveries, at both ends.
+PURPOSE = "etsi014"
 
 
 class EtsiError(Exception):
@@ -150,6 +167,12 @@ class Kme:
 
     def enc_keys(self, master_sae: str, slave_sae: str, request: KeyRequest) -> KeyContainer:
         """Get key (§5.2): new keys for ``master_sae`` (the caller), reserved for ``slave_sae``."""
+        return _container(self.enc_key_material(master_sae, slave_sae, request))
+
+    def enc_key_material(
+        self, master_sae: str, slave_sae: str, request: KeyRequest
+    ) -> list[tuple[str, bytes]]:
+        """:meth:`enc_keys` as ``(key_ID, key bytes)`` pairs (the service serialises them)."""
         master, slave, link = self._pair(master_sae, slave_sae)
         lim = self.limits
         number = 1 if request.number is None else request.number
@@ -185,15 +208,16 @@ class Kme:
                     size // 8,
                     number,
                     state="delivered",
-                    purpose="etsi014",
+                    purpose=PURPOSE,
                     master_sae=master_sae,
                     slave_sae=slave_sae,
+                    durable=False,  # rebuilt from the slave end's record after a crash
                 )
                 slave.carve_keys_at(
                     link,
                     [(k.key_id, k.segments) for k in carved],
                     state="reserved",
-                    purpose="etsi014",
+                    purpose=PURPOSE,
                     master_sae=master_sae,
                     slave_sae=slave_sae,
                 )
@@ -208,10 +232,16 @@ class Kme:
                 raise EtsiError(
                     503, "the KMEs of the link are out of step", reason=str(exc)
                 ) from exc
-        return KeyContainer(keys=[_wire_key(k.key_id, k.material) for k in carved])
+        return [(k.key_id, k.material) for k in carved]
 
     def dec_keys(self, slave_sae: str, master_sae: str, key_ids: Sequence[str]) -> KeyContainer:
         """Get key with key IDs (§5.3): the keys reserved for ``slave_sae`` (the caller), once."""
+        return _container(self.dec_key_material(slave_sae, master_sae, key_ids))
+
+    def dec_key_material(
+        self, slave_sae: str, master_sae: str, key_ids: Sequence[str]
+    ) -> list[tuple[str, bytes]]:
+        """:meth:`dec_keys` as ``(key_ID, key bytes)`` pairs (the service serialises them)."""
         slave_node = self._node(slave_sae, caller=True)
         self._node(master_sae, caller=False)
         if not key_ids:
@@ -238,7 +268,7 @@ class Kme:
                             401, "key not issued for the calling SAE", key_ID=rec.key_id
                         ) from exc
             raise EtsiError(400, str(exc)) from exc
-        return KeyContainer(keys=[_wire_key(k, m) for k, m in zip(key_ids, material, strict=True)])
+        return list(zip(key_ids, material, strict=True))
 
     def _node_pairs(self) -> list[tuple[str, str]]:
         nodes = sorted(self.stores)
@@ -259,35 +289,69 @@ class Kme:
     def reconcile(self) -> int:
         """Put the two ends of every link this KME holds back in step; return bytes discarded.
 
-        After a crash between the commits of the two ends: pool bytes consumed at one
-        end only are erased at the other (:func:`~satqkd.keys.sync.reconcile`), and a
-        key reserved at one end for a slave SAE whose master-side record is missing
-        (the slave end committed, the master end did not, so no master ever received
-        it) is erased, marked ``consumed``.
+        After a crash between (or during) the commits of the two ends: first every key
+        reserved for a slave SAE at one end whose master-side record is missing at
+        the other end gets that record rebuilt (:meth:`_rebuild_master_records`); then
+        pool bytes consumed at one end only are erased at the other
+        (:func:`~satqkd.keys.sync.reconcile`): those belong to keys no master was
+        ever answered for.
         """
         total = 0
         for a, b in self._node_pairs():
             link = link_name(a, b)
             store_a, store_b = self.stores[a], self.stores[b]
             with link_lock(link):
+                self._rebuild_master_records(store_a, store_b, link)
+                self._rebuild_master_records(store_b, store_a, link)
                 total += reconcile(store_a, store_b, link)
-                total += _erase_orphans(store_a, store_b, link)
-                total += _erase_orphans(store_b, store_a, link)
         return total
 
+    def _rebuild_master_records(self, slave_end: KeyStore, master_end: KeyStore, link: str) -> int:
+        """Rebuild at ``master_end`` the records of keys reserved at ``slave_end``; return how many.
 
-def _erase_orphans(here: KeyStore, there: KeyStore, link: str) -> int:
-    """Erase keys reserved at ``here`` whose master-side record at ``there`` is missing.
+        A slave-side record is a key row of purpose :data:`PURPOSE` whose slave SAE
+        belongs to ``slave_end``'s node. Its master-side twin (same key ID, same pool
+        positions, state ``delivered``, no bytes) is missing only after a crash that
+        kept the slave end's commit and not the master end's. The pool bytes are
+        erased at ``master_end`` as the original carve would have done. A key whose
+        bytes ``master_end`` has already consumed otherwise cannot be rebuilt (this
+        would mean the two pools were used out of step); it is logged and skipped.
+        """
+        known = {kid for kid, _ in master_end.key_ids(link, PURPOSE)}
+        missing = [
+            kid
+            for kid, slave_sae in slave_end.key_ids(link, PURPOSE)
+            if kid not in known
+            and slave_sae is not None
+            and self.sae_map.node_of(slave_sae) == slave_end.node
+        ]
+        if not missing:
+            return 0
+        order = {b.block_id: i for i, b in enumerate(master_end.blocks(link))}
+        records = sorted(
+            slave_end.find_keys(missing),
+            key=lambda r: (order.get(r.segments[0].block_id, -1), r.segments[0].start_byte),
+        )
+        rebuilt = 0
+        for rec in records:
+            try:
+                master_end.carve_keys_at(
+                    link,
+                    [(rec.key_id, rec.segments)],
+                    state="delivered",
+                    purpose=PURPOSE,
+                    master_sae=rec.master_sae,
+                    slave_sae=rec.slave_sae,
+                )
+                rebuilt += 1
+            except KeyDesyncError as exc:
+                logger.warning("cannot rebuild the master record of key %s: %s", rec.key_id, exc)
+        logger.info("rebuilt %d master-side key records at %s", rebuilt, master_end.node)
+        return rebuilt
 
-    Returns the bytes erased. Such a key exists only after a crash that committed the
-    slave end of a batch but not the master end: no master SAE ever received it.
-    """
-    held = [k for k in here.list_keys(link, "reserved") if k.purpose == "etsi014"]
-    known = {k.key_id for k in there.find_keys([k.key_id for k in held])}
-    orphans = [k for k in held if k.key_id not in known]
-    if orphans:
-        here.take_keys([k.key_id for k in orphans], to_state="consumed")
-    return sum(k.size_bits // 8 for k in orphans)
+
+def _container(pairs: list[tuple[str, bytes]]) -> KeyContainer:
+    return KeyContainer(keys=[_wire_key(kid, material) for kid, material in pairs])
 
 
 def _wire_key(key_id: str, material: bytes) -> Key:

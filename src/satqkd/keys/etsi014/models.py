@@ -8,6 +8,9 @@ members of responses are omitted, as the specification allows.
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,3 +94,22 @@ class Error(_EtsiModel):
 
     message: str
     details: list[dict[str, Any]] | None = None
+
+
+def key_container_json(keys: Iterable[tuple[str, bytes]]) -> bytes:
+    """The Key container JSON of ``(key_ID, key bytes)`` pairs, without building models.
+
+    Byte for byte what ``KeyContainer(...).model_dump_json(by_alias=True,
+    exclude_none=True)`` gives (compact JSON, keys in base64), at a fraction of the
+    cost per response. ``key_ID`` is a UUID string and base64 needs no JSON escaping;
+    a key ID that would (not a plain UUID) is escaped with :mod:`json` as pydantic does.
+    """
+    parts = []
+    for key_id, material in keys:
+        if not _PLAIN.issuperset(key_id):
+            key_id = json.dumps(key_id, ensure_ascii=False)[1:-1]
+        parts.append(f'{{"key_ID":"{key_id}","key":"{base64.b64encode(material).decode()}"}}')
+    return ('{"keys":[' + ",".join(parts) + "]}").encode()
+
+
+_PLAIN = frozenset("0123456789abcdefABCDEF-")
