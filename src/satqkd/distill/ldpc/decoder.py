@@ -39,11 +39,10 @@ from satqkd.distill.ldpc.simd import (
     bits,
     from_bits,
     load,
-    rint,
+    round_int,
     splat,
     store,
     to_float,
-    to_int,
     vmax,
     vmin,
 )
@@ -166,10 +165,10 @@ def _check_update(
         y = A * load(S, j + 2)
         num = x + y
         den = vmax(x - y, num * _RATIO_MIN)
-        magnitude = rint(vln(num / den) * _R_SCALE)
-        r = from_bits(bits(magnitude) | ((sign ^ bits(q)) & _SIGN))
-        store(R, e, to_int(r))
-        store(L, v, q + r * _R_STEP)
+        magnitude = vln(num / den, _R_SCALE)
+        ri = round_int(from_bits(bits(magnitude) | ((sign ^ bits(q)) & _SIGN)))
+        store(R, e, ri)
+        store(L, v, q + to_float(ri) * _R_STEP)
 
 
 @njit(cache=True)

@@ -42,6 +42,8 @@ _LLVM = {
 }
 _ELEMENT = {"f": _F, "i": _I}
 _FAST = ("fast",)
+#: a·b + c may be fused into one FMA (the only fast-math freedom taken by + − ×).
+_CONTRACT = ("contract",)
 
 
 class Vector(types.Type):
@@ -114,9 +116,9 @@ def _binary(
     return intrinsic(typer)
 
 
-_fadd = _binary("_fadd", "f", F32, lambda b, x, y: b.fadd(x, y))
-_fsub = _binary("_fsub", "f", F32, lambda b, x, y: b.fsub(x, y))
-_fmul = _binary("_fmul", "f", F32, lambda b, x, y: b.fmul(x, y))
+_fadd = _binary("_fadd", "f", F32, lambda b, x, y: b.fadd(x, y, flags=_CONTRACT))
+_fsub = _binary("_fsub", "f", F32, lambda b, x, y: b.fsub(x, y, flags=_CONTRACT))
+_fmul = _binary("_fmul", "f", F32, lambda b, x, y: b.fmul(x, y, flags=_CONTRACT))
 _fdiv = _binary("_fdiv", "f", F32, lambda b, x, y: b.fdiv(x, y, flags=_FAST))
 _flt = _binary("_flt", "f", MASK, lambda b, x, y: b.fcmp_ordered("<", x, y))
 _fle = _binary("_fle", "f", MASK, lambda b, x, y: b.fcmp_ordered("<=", x, y))
@@ -277,6 +279,18 @@ to_float = _conversion("to_float", I32, F32, lambda b, x, t: b.sitofp(x, t))
 to_int = _conversion("to_int", F32, I32, lambda b, x, t: b.fptosi(x, t))
 
 
+def _lrint(builder: ir.IRBuilder, x: ir.Value, ty: ir.Type) -> ir.Value:
+    name = f"llvm.lrint.v{WIDTH}i32.v{WIDTH}f32"
+    fn = builder.module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(builder.module, ir.FunctionType(ty, [x.type]), name)
+    return builder.call(fn, [x])
+
+
+#: float32 → int32 value, rounded to nearest (ties to even): one ``vcvtps2dq``.
+round_int = _conversion("round_int", F32, I32, _lrint)
+
+
 @intrinsic
 def select(typingctx: object, m: types.Type, a: types.Type, b: types.Type) -> object:
     """Lane-wise ``a if m else b`` (two vectors of the same kind)."""
@@ -338,6 +352,28 @@ def store(typingctx: object, arr: types.Type, row: types.Type, value: types.Type
         ptr = _row_pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1], element)
         data = builder.trunc(args[2], ir.VectorType(element, WIDTH)) if narrow else args[2]
         builder.store(data, ptr, align=element.width // 8 if narrow else 4)
+        return context.get_dummy_value()
+
+    return types.void(arr, row, value), codegen
+
+
+@intrinsic
+def stream(typingctx: object, arr: types.Type, row: types.Type, value: types.Type) -> object:
+    """:func:`store` with a non-temporal hint (``vmovntdq``): the row bypasses the caches,
+    so a large write-once stream does not evict data that is reused. The row must be aligned
+    to its size (``WIDTH`` × item size bytes)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.dtype in _LOADS
+            and isinstance(row, types.Integer) and isinstance(value, Vector)
+            and value.kind == _LOADS[arr.dtype][0]):
+        return None
+    narrow = _LOADS[arr.dtype][1]
+
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> object:
+        element = ir.IntType(narrow) if narrow else _ELEMENT[value.kind]
+        ptr = _row_pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1], element)
+        data = builder.trunc(args[2], ir.VectorType(element, WIDTH)) if narrow else args[2]
+        inst = builder.store(data, ptr, align=WIDTH * element.width // 8)
+        inst.set_metadata("nontemporal", builder.module.add_metadata([ir.IntType(32)(1)]))
         return context.get_dummy_value()
 
     return types.void(arr, row, value), codegen

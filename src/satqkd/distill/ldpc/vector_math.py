@@ -29,7 +29,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from satqkd.distill.ldpc import simd
-from satqkd.distill.ldpc.simd import bits, floor, fma, from_bits, to_float, to_int
+from satqkd.distill.ldpc.simd import bits, fma, from_bits, to_float
 
 
 @intrinsic
@@ -135,29 +135,46 @@ def _log_coefficients() -> tuple[np.float32, ...]:
     return tuple(np.float32(c) for c in np.polyfit(u, (np.log1p(u) - u) / u**2, 5))
 
 
+def _exp2_half_coefficients() -> tuple[np.float32, ...]:
+    """2^f on [−½, ½], degree 5, highest power first."""
+    f = _chebyshev_nodes(-0.5, 0.5, 256)
+    return tuple(np.float32(c) for c in np.polyfit(f, 2.0**f, 5))
+
+
 _L5, _L4, _L3, _L2, _L1, _L0 = _log_coefficients()
+_X5, _X4, _X3, _X2, _X1, _X0 = _exp2_half_coefficients()
+#: 1.5·2²³: adding it rounds a float with |t| < 2²² to an integer held in the low mantissa
+#: bits, whose bits shifted left by 23 are exactly that integer in the exponent field.
+_ROUNDER = np.float32(1.5 * 2.0**23)
 #: Bit pattern of float32 √½: subtracting it puts the mantissa range at [√½, √2).
 _SQRT_HALF_BITS = np.int32(np.array(math.sqrt(0.5), np.float32).view(np.int32))
 
 
 @njit(cache=True, inline="always")
 def vexp_neg(x: simd.F32) -> simd.F32:
-    """e^−x lane-wise for 0 ≤ x ≤ 87 (relative error ≈ 1e-7)."""
-    t = x * _NEG_LOG2E
-    whole = floor(t)
-    f = t - whole
-    p = fma(fma(fma(fma(fma(f, _E5, _E4), f, _E3), f, _E2), f, _E1), f, _E0)
-    return from_bits(bits(p) + (to_int(whole) << _I23))
+    """e^−x lane-wise for 0 ≤ x ≤ 87 (relative error ≈ 1e-7).
+
+    t = −x·log₂e is split as n + f with n = round(t) and f ∈ [−½, ½] by adding and
+    subtracting 1.5·2²³ (the integer lands in the low mantissa bits), so no float→int
+    conversion is needed: 2^n is added straight into the exponent field of 2^f.
+    """
+    y = fma(x, _NEG_LOG2E, _ROUNDER)
+    f = fma(x, _NEG_LOG2E, _ROUNDER - y)
+    p = fma(fma(fma(fma(fma(f, _X5, _X4), f, _X3), f, _X2), f, _X1), f, _X0)
+    return from_bits(bits(p) + (bits(y) << _I23))
 
 
 @njit(cache=True, inline="always")
-def vln(x: simd.F32) -> simd.F32:
-    """Natural log lane-wise of positive normal floats (absolute error ≈ 1e-6)."""
+def vln(x: simd.F32, scale: np.float32) -> simd.F32:
+    """``scale`` · ln x lane-wise for positive normal floats (absolute error ≈ 1e-6 · scale);
+    with a constant ``scale`` the scaling folds into the coefficients."""
     b = bits(x)
     k = (b - _SQRT_HALF_BITS) >> _I23
     u = from_bits(b - (k << _I23)) - _ONE
-    p = fma(fma(fma(fma(fma(u, _L5, _L4), u, _L3), u, _L2), u, _L1), u, _L0)
-    return fma(to_float(k), _LN2, fma(u * u, p, u))
+    p = fma(u, _L5 * scale, _L4 * scale)
+    p = fma(fma(fma(fma(fma(p, u, _L3 * scale), u, _L2 * scale), u, _L1 * scale), u, _L0 * scale),
+            u, scale)
+    return fma(to_float(k), _LN2 * scale, u * p)
 
 
 @intrinsic
@@ -184,6 +201,34 @@ def prefetch_row(typingctx: object, arr: types.Type, row: types.Type) -> tuple[o
         for address in (first, last):
             ptr = builder.inttoptr(address, ir.IntType(8).as_pointer())
             builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def prefetch_row_nta(typingctx: object, arr: types.Type, row: types.Type) -> tuple[object, object]:
+    """:func:`prefetch_row` with the non-temporal hint (``prefetchnta``: into L1 but not
+    L2), for data streamed once per pass."""
+    sig = types.void(arr, row)
+
+    def codegen(context: object, builder: ir.IRBuilder, signature: object, args: list) -> None:
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        stride = builder.extract_value(ary.strides, 0)
+        base = builder.ptrtoint(ary.data, ir.IntType(64))
+        index = context.cast(builder, args[1], signature.args[1], types.int64)
+        first = builder.add(base, builder.mul(index, stride))
+        last = builder.add(first, builder.sub(stride, ir.Constant(ir.IntType(64), 1)))
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(
+                ir.VoidType(),
+                [ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(32), ir.IntType(32)],
+            )
+        )
+        i32 = ir.IntType(32)
+        for address in (first, last):
+            ptr = builder.inttoptr(address, ir.IntType(8).as_pointer())
+            builder.call(fn, [ptr, i32(0), i32(0), i32(1)])
         return context.get_dummy_value()
 
     return sig, codegen
