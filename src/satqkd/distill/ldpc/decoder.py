@@ -46,7 +46,7 @@ from satqkd.distill.ldpc.simd import (
     vmax,
     vmin,
 )
-from satqkd.distill.ldpc.vector_math import EXP_ARG_MAX, prefetch_row, vexp_neg, vln
+from satqkd.distill.ldpc.vector_math import EXP_ARG_MAX, prefetch_row, vexp_neg, vln_scaled
 
 #: Prior LLR of shortened (known-zero) positions.
 LLR_MAX = np.float32(30.0)
@@ -165,7 +165,7 @@ def _check_update(
         y = A * load(S, j + 2)
         num = x + y
         den = vmax(x - y, num * _RATIO_MIN)
-        magnitude = vln(num / den, _R_SCALE)
+        magnitude = vln_scaled(num / den, _R_SCALE)
         ri = round_int(from_bits(bits(magnitude) | ((sign ^ bits(q)) & _SIGN)))
         store(R, e, ri)
         store(L, v, q + to_float(ri) * _R_STEP)
