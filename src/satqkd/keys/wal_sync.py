@@ -35,10 +35,11 @@ logger = logging.getLogger(__name__)
 Done = Callable[[BaseException | None], None]
 
 #: Seconds between passive checkpoints of each store.
-CHECKPOINT_PERIOD_S = 0.2
-#: A WAL longer than this many frames (4 KiB pages) after a passive checkpoint gets a
-#: second one under the store's write lock, which lets the next writer restart it.
-RESTART_FRAMES = 256
+CHECKPOINT_PERIOD_S = 1.0
+#: A WAL longer than this many frames (4 KiB pages: 16 MiB) after a passive checkpoint gets a
+#: second one under the store's write lock, which lets the next writer restart it. That
+#: one stalls the service for a WAL and a database fsync, so it is kept rare.
+RESTART_FRAMES = 4096
 
 
 class WalSyncer:
