@@ -23,6 +23,8 @@ from satqkd.protocol.messages import (
     Message,
     PaConfirm,
     PaInstruction,
+    Reveal,
+    RevealRequest,
     SiftResult,
     Syndrome,
     decode_message,
@@ -59,6 +61,8 @@ def examples() -> list[Message]:
         EndOfPass(299),
         Close(3),
         DecodeReport(7, 1, 100_000, 812),
+        RevealRequest(7, 3),
+        Reveal(7, 3, 12, np.array([0b10110011, 0b01010000], dtype=U8)),
     ]
 
 

@@ -279,6 +279,10 @@ class Protocol(_Model):
     eps_auth: float = Field(default=1e-10, gt=0.0, lt=1.0)
     verification_tag_bits: int = Field(default=64, ge=16, le=256)
     authentication: Literal["wegman-carter", "hmac-sha256"] = "wegman-carter"
+    #: LDPC reconciliation: "one-way" fixes each packet's leak from the sampled QBER;
+    #: "blind" starts low and reveals punctured bits on the ground's request until the
+    #: packet decodes (:mod:`satqkd.distill.ldpc.blind`).
+    reconciliation: Literal["blind", "one-way"] = "one-way"
 
     @field_validator("pa_block_bits")
     @classmethod

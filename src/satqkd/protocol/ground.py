@@ -25,6 +25,7 @@ from satqkd.distill.estimation import (
     final_key_length,
 )
 from satqkd.distill.ldpc import DecodeResult, RateAdaptedCode
+from satqkd.distill.ldpc.blind import BLIND_MAX_ITERATIONS, BLIND_SCHEME, BlindCode
 from satqkd.distill.security import EpsilonBudget
 from satqkd.distill.verification import verification_tag
 from satqkd.protocol.blocks import KeyBlock, unverified_block_id
@@ -39,6 +40,8 @@ from satqkd.protocol.messages import (
     Kind,
     PaConfirm,
     PaInstruction,
+    Reveal,
+    RevealRequest,
     SiftResult,
     Syndrome,
     pack_bits,
@@ -77,6 +80,23 @@ class PacketResult:
     decoded: bool
     leak_bits: int
     iterations: int
+    reveal_rounds: int = 0
+
+
+@dataclass
+class _BlindPending:
+    """A blind packet that has not decoded yet: its inputs and the values revealed so far."""
+
+    syndrome: Syndrome
+    code: BlindCode
+    data: tuple[NDArray, ...]
+    revealed: list[NDArray[np.uint8]]
+    iterations: int = 0
+
+    @property
+    def step(self) -> int:
+        """Reveal steps received so far."""
+        return len(self.revealed)
 
 
 @dataclass
@@ -161,6 +181,12 @@ class GroundStation:
         self._packets: dict[int, _PacketData] = {}
         self._next_packet = 0
         self._ready: list[int] = []
+        # Blind packets waiting for reveals, and outcomes (decoded or not) of packets not yet
+        # passed on: packets join blocks in packet order whatever order they resolve in, so
+        # the blocks (hence the keys) do not depend on the timing of the reveals.
+        self._blind: dict[int, _BlindPending] = {}
+        self._resolved: dict[int, bool] = {}
+        self._next_resolved = 0
         self._sat_packets_total: int | None = None
         self._next_block = 0
         self._pending: dict[int, tuple[KeyBlock, int]] = {}
@@ -259,6 +285,8 @@ class GroundStation:
         elif isinstance(msg, Abandon):
             self._stop_instructing(msg.block_id)
             self._abandon(msg.block_id, msg.reason, notify=False)
+        elif isinstance(msg, Reveal):
+            self._revealed(msg)
         elif isinstance(msg, EndOfPass):
             self._sat_packets_total = msg.last_batch_id + 1
             self._decode_ready()
@@ -302,8 +330,10 @@ class GroundStation:
 
     @property
     def all_packets_in(self) -> bool:
-        """The satellite said how many packets there are, and all have been decoded."""
-        return self._sat_packets_total is not None and self._next_packet >= self._sat_packets_total
+        """The satellite said how many packets there are, and all have been resolved."""
+        return (self._sat_packets_total is not None
+                and self._next_packet >= self._sat_packets_total
+                and self._next_resolved >= self._sat_packets_total)
 
     @property
     def done(self) -> bool:
@@ -321,20 +351,69 @@ class GroundStation:
 
     def _decode(self, group: list[Syndrome]) -> None:
         """Decode packets that share one code, report each outcome to the satellite."""
-        code = RateAdaptedCode.from_description(group[0].code)
         data = [self._stream_slice(syn.first_bit, syn.n_bits) for syn in group]
+        if group[0].code.get("scheme") == BLIND_SCHEME:
+            blind = BlindCode.from_description(group[0].code)
+            self._decode_blind([_BlindPending(syn, blind, d, []) for syn, d in zip(
+                group, data, strict=True)])
+            return
+        code = RateAdaptedCode.from_description(group[0].code)
         syndromes = np.stack([unpack_bits(syn.syndrome_packed, code.syndrome_bits)
                               for syn in group])
         noisy = np.stack([d[0] for d in data])
         qbers = np.array([syn.qber_estimate for syn in group])
         results = code.decode_many(syndromes, noisy, qbers if len(group) > 1 else qbers[0])
         for syn, (bits, inten, basis, t_det), res in zip(group, data, results, strict=True):
-            self._packet_done(syn, code, bits, inten, basis, t_det, res)
+            self._packet_done(syn, code.leak_bits, bits, inten, basis, t_det, res,
+                              self._verified(syn, res))
 
-    def _packet_done(self, syn: Syndrome, code: RateAdaptedCode, bits: NDArray,
-                     inten: NDArray, basis: NDArray, t_det: NDArray, res: DecodeResult) -> None:
-        ok = bool(res.converged) and verification_tag(
+    def _verified(self, syn: Syndrome, res: DecodeResult) -> bool:
+        """The decode met the syndrome and matches the satellite's verification tag."""
+        return bool(res.converged) and verification_tag(
             res.bits, syn.verify_seed, self.protocol.verification_tag_bits) == syn.verify_tag
+
+    # -- blind reconciliation -------------------------------------------------------------------
+    def _decode_blind(self, pending: list[_BlindPending]) -> None:
+        """Decode blind packets (one code) with the values revealed so far; a packet that
+        fails asks for the next reveal step, or is given up once every step is revealed."""
+        code = pending[0].code
+        syndromes = np.stack([unpack_bits(p.syndrome.syndrome_packed, code.code.syndrome_bits)
+                              for p in pending])
+        noisy = np.stack([p.data[0] for p in pending])
+        qbers = np.array([p.syndrome.qber_estimate for p in pending])
+        revealed = [np.concatenate([np.zeros(0, np.uint8), *p.revealed]) for p in pending]
+        results = code.decode_many(syndromes, noisy, qbers if len(pending) > 1 else qbers[0],
+                                   revealed, BLIND_MAX_ITERATIONS)
+        for p, res, values in zip(pending, results, revealed, strict=True):
+            p.iterations += res.iterations
+            ok = self._verified(p.syndrome, res)
+            if not ok and p.step < code.steps:
+                self._blind[p.syndrome.packet_id] = p
+                self.endpoint.send(RevealRequest(p.syndrome.packet_id, p.step + 1))
+                continue
+            self._blind.pop(p.syndrome.packet_id, None)
+            bits, inten, basis, t_det = p.data
+            result = DecodeResult(res.bits, res.converged, p.iterations)
+            self._packet_done(p.syndrome, code.leak_bits(values.size), bits, inten, basis,
+                              t_det, result, ok, reveal_rounds=p.step)
+
+    def _revealed(self, msg: Reveal) -> None:
+        """The satellite revealed the next step of a waiting blind packet: decode again."""
+        p = self._blind.get(msg.packet_id)
+        if p is None or msg.step != p.step + 1:
+            return  # resolved already, or a repeated copy
+        expected = p.code.revealed_after(msg.step) - p.code.revealed_after(p.step)
+        if msg.bits != expected:
+            return
+        p.revealed.append(unpack_bits(msg.values_packed, msg.bits))
+        self._decode_blind([p])
+        self._make_blocks(final=self.all_packets_in)
+
+    def _packet_done(self, syn: Syndrome, syndrome_leak_bits: int, bits: NDArray,
+                     inten: NDArray, basis: NDArray, t_det: NDArray, res: DecodeResult,
+                     ok: bool, reveal_rounds: int = 0) -> None:
+        """Record a resolved packet; ``syndrome_leak_bits`` is the code's leak (m − p, plus
+        the revealed bits for blind reconciliation)."""
         err = res.bits != bits
         counts = np.zeros((3, 2), dtype=np.int64)
         errors = np.zeros((3, 2), dtype=np.int64)
@@ -342,16 +421,20 @@ class GroundStation:
         np.add.at(errors, (inten, basis), err.astype(np.int64))
         qber = float(err.mean()) if ok else float(syn.qber_estimate)
         # The corrected error count goes back to the satellite: charged to the leak.
-        leak = (int(code.leak_bits) + self.protocol.verification_tag_bits
+        leak = (int(syndrome_leak_bits) + self.protocol.verification_tag_bits
                 + (report_leak_bits(syn.n_bits) if ok else 0))
         self.state.packets.append(PacketResult(syn.packet_id, float(t_det[-1]), qber, ok,
-                                               leak, int(res.iterations)))
+                                               leak, int(res.iterations), int(reveal_rounds)))
         self.endpoint.send(DecodeReport(syn.packet_id, int(ok), int(syn.n_bits),
                                         int(err.sum()) if ok else 0))
         if ok:
             self._packets[syn.packet_id] = _PacketData(res.bits, inten, basis, counts, errors,
                                                        float(t_det[-1]), leak)
-            self._ready.append(syn.packet_id)
+        self._resolved[syn.packet_id] = ok
+        while self._next_resolved in self._resolved:
+            if self._resolved.pop(self._next_resolved):
+                self._ready.append(self._next_resolved)
+            self._next_resolved += 1
 
     def _make_blocks(self, final: bool = False) -> None:
         per_block = max(1, self.protocol.pa_block_bits // self.protocol.packet_bits)

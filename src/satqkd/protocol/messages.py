@@ -12,6 +12,11 @@ Steps of the live procedure and the messages that carry them:
 5. satellite → ground :class:`PaConfirm` (CRC-32 of the satellite's final key).
 6. ground → satellite :class:`KeyAck` (the ground checked the CRC and stored the key).
 
+Blind reconciliation (``protocol.reconciliation = "blind"``): while a packet does not decode,
+the ground sends :class:`RevealRequest` for the next reveal step and the satellite answers
+with :class:`Reveal`, the values of that step's punctured positions
+(:mod:`satqkd.distill.ldpc.blind`); each revealed bit is charged to the packet's leak.
+
 After decoding each packet the ground sends :class:`DecodeReport` (decoded or not, and the
 exact number of errors it corrected); the satellite uses these for the codes of later
 packets (:mod:`satqkd.protocol.qber_tracking`), never to change a packet already sent.
@@ -51,6 +56,8 @@ class Kind(IntEnum):
     END_OF_PASS = 9
     CLOSE = 10
     DECODE_REPORT = 11
+    REVEAL_REQUEST = 12
+    REVEAL = 13
 
 
 def pack_bits(bits: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -250,10 +257,32 @@ class DecodeReport(Message):
     errors: int
 
 
+@dataclass(frozen=True)
+class RevealRequest(Message):
+    """Blind reconciliation: packet ``packet_id`` did not decode; send reveal step ``step``
+    (1-based; step k is asked for only after steps 1 … k − 1 arrived)."""
+
+    KIND: ClassVar[Kind] = Kind.REVEAL_REQUEST
+    packet_id: int
+    step: int
+
+
+@dataclass(frozen=True)
+class Reveal(Message):
+    """Blind reconciliation: the values of reveal step ``step``'s punctured positions of
+    packet ``packet_id`` (``bits`` of them, packed), in the code's reveal order."""
+
+    KIND: ClassVar[Kind] = Kind.REVEAL
+    packet_id: int
+    step: int
+    bits: int
+    values_packed: NDArray[np.uint8]
+
+
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.KIND: cls
     for cls in (Ack, Detections, SiftResult, Syndrome, PaInstruction, PaConfirm, KeyAck,
-                Abandon, EndOfPass, Close, DecodeReport)
+                Abandon, EndOfPass, Close, DecodeReport, RevealRequest, Reveal)
 }
 
 

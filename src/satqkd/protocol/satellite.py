@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from satqkd.config.models import Protocol
 from satqkd.distill.amplification import toeplitz_hash
 from satqkd.distill.ldpc import CodeFamily
+from satqkd.distill.ldpc.blind import BlindCode, BlindFamily
 from satqkd.distill.verification import verification_tag
 from satqkd.photonics.source import SourceRandomness
 from satqkd.protocol.blocks import KeyBlock, unverified_block_id
@@ -33,6 +34,8 @@ from satqkd.protocol.messages import (
     Message,
     PaConfirm,
     PaInstruction,
+    Reveal,
+    RevealRequest,
     SiftResult,
     Syndrome,
     pack_bits,
@@ -116,6 +119,7 @@ class Satellite:
         self.endpoint = Endpoint(SATELLITE_ID, authenticator, frame_bytes=frame_bytes,
                                  retransmit_s=retransmit_s)
         self.family = code_family or CodeFamily.default()
+        self.blind_family = BlindFamily.default()
         # The satellite's own randomness (verification seeds, punctured bits): its RNG.
         self.rng = np.random.default_rng([seed, 0x5A7E])
         self.state = SatelliteState()
@@ -132,6 +136,9 @@ class Satellite:
         self._reports: dict[int, DecodeReport] = {}
         self._reports_through = -1  # every report up to this packet id has arrived
         self._packets: dict[int, _Packet] = {}
+        # Blind reconciliation: each unresolved packet's code and secret punctured values
+        # (reveal order), kept until its decode report arrives.
+        self._punctured: dict[int, tuple[BlindCode, NDArray[np.uint8]]] = {}
         self._pending: dict[int, KeyBlock] = {}
         self._confirm_seq: dict[int, int] = {}
         self.keys: dict[int, KeyBlock] = {}
@@ -179,7 +186,10 @@ class Satellite:
             while self._next_batch in self._batches:
                 self._sift(self._batches.pop(self._next_batch))
                 self._next_batch += 1
+        elif isinstance(msg, RevealRequest):
+            self._reveal(msg)
         elif isinstance(msg, DecodeReport):
+            self._punctured.pop(msg.packet_id, None)  # resolved: nothing more to reveal
             self._reports.setdefault(msg.packet_id, msg)
             while self._reports_through + 1 in self._reports:
                 self._reports_through += 1
@@ -324,13 +334,35 @@ class Satellite:
         self.state.packets += 1
         self.state.estimates.append(estimate)
         q = estimate.qber
-        code = self.family.select(q, frame_bits=size, sample_bits=estimate.sample_bits)
-        syndrome = code.syndrome(bits, self.rng)
+        description: dict[str, object]
+        if self.protocol.reconciliation == "blind":
+            blind = self.blind_family.select(q, frame_bits=size, sample_bits=estimate.sample_bits)
+            syndromes, values = blind.encode(bits[None, :], self.rng)
+            syndrome = syndromes[0]
+            self._punctured[packet_id] = (blind, values[0])
+            description = blind.describe()
+        else:
+            code = self.family.select(q, frame_bits=size, sample_bits=estimate.sample_bits)
+            syndrome = code.syndrome(bits, self.rng)
+            description = code.describe()
         seed = self.rng.bytes(16)
         tag = verification_tag(bits, seed, self.protocol.verification_tag_bits)
         self._packets[packet_id] = _Packet(bits, inten)
-        self._send(Syndrome(packet_id, first, size, float(q), code.describe(),
+        self._send(Syndrome(packet_id, first, size, float(q), description,
                             pack_bits(syndrome), seed, tag))
+
+    def _reveal(self, msg: RevealRequest) -> None:
+        """Blind reconciliation: send the values of the requested reveal step of a packet
+        that is not resolved yet (a request for a resolved packet or a step out of range is
+        ignored; a repeated request gets the same values again, which leaks nothing new)."""
+        held = self._punctured.get(msg.packet_id)
+        if held is None:
+            return
+        code, values = held
+        if not 1 <= msg.step <= code.steps:
+            return
+        step_values = code.reveal(values, msg.step)
+        self._send(Reveal(msg.packet_id, msg.step, int(step_values.size), pack_bits(step_values)))
 
     # -- step 5: privacy amplification ---------------------------------------------------------
     def _amplify(self, msg: PaInstruction) -> None:
