@@ -247,8 +247,13 @@ def decode_frames(
         flags[0, :] = 0
         for c in range(m):
             if c + _AHEAD < m:
-                for e in range(row_ptr[c + _AHEAD], row_ptr[c + _AHEAD + 1]):
+                # The posterior rows the check two rows ahead gathers, and its stretch of
+                # the message stream (two edges per 64-byte line).
+                e0, e1 = row_ptr[c + _AHEAD], row_ptr[c + _AHEAD + 1]
+                for e in range(e0, e1):
                     prefetch_row(L, col_idx[e])
+                for e in range(e0, e1, 2):
+                    prefetch_row(R, e)
             _check_update(row_ptr[c], row_ptr[c + 1], c, col_idx, L, R, rfac, tsign, S, flags)
         rfac[0, :] = _R_STEP
         for k in range(K):

@@ -355,25 +355,3 @@ def store(typingctx: object, arr: types.Type, row: types.Type, value: types.Type
         return context.get_dummy_value()
 
     return types.void(arr, row, value), codegen
-
-
-@intrinsic
-def stream(typingctx: object, arr: types.Type, row: types.Type, value: types.Type) -> object:
-    """:func:`store` with a non-temporal hint (``vmovntdq``): the row bypasses the caches,
-    so a large write-once stream does not evict data that is reused. The row must be aligned
-    to its size (``WIDTH`` × item size bytes)."""
-    if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.dtype in _LOADS
-            and isinstance(row, types.Integer) and isinstance(value, Vector)
-            and value.kind == _LOADS[arr.dtype][0]):
-        return None
-    narrow = _LOADS[arr.dtype][1]
-
-    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> object:
-        element = ir.IntType(narrow) if narrow else _ELEMENT[value.kind]
-        ptr = _row_pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1], element)
-        data = builder.trunc(args[2], ir.VectorType(element, WIDTH)) if narrow else args[2]
-        inst = builder.store(data, ptr, align=WIDTH * element.width // 8)
-        inst.set_metadata("nontemporal", builder.module.add_metadata([ir.IntType(32)(1)]))
-        return context.get_dummy_value()
-
-    return types.void(arr, row, value), codegen

@@ -210,31 +210,3 @@ def prefetch_row(typingctx: object, arr: types.Type, row: types.Type) -> tuple[o
         return context.get_dummy_value()
 
     return sig, codegen
-
-
-@intrinsic
-def prefetch_row_nta(typingctx: object, arr: types.Type, row: types.Type) -> tuple[object, object]:
-    """:func:`prefetch_row` with the non-temporal hint (``prefetchnta``: into L1 but not
-    L2), for data streamed once per pass."""
-    sig = types.void(arr, row)
-
-    def codegen(context: object, builder: ir.IRBuilder, signature: object, args: list) -> None:
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        stride = builder.extract_value(ary.strides, 0)
-        base = builder.ptrtoint(ary.data, ir.IntType(64))
-        index = context.cast(builder, args[1], signature.args[1], types.int64)
-        first = builder.add(base, builder.mul(index, stride))
-        last = builder.add(first, builder.sub(stride, ir.Constant(ir.IntType(64), 1)))
-        fn = builder.module.declare_intrinsic(
-            "llvm.prefetch", fnty=ir.FunctionType(
-                ir.VoidType(),
-                [ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(32), ir.IntType(32)],
-            )
-        )
-        i32 = ir.IntType(32)
-        for address in (first, last):
-            ptr = builder.inttoptr(address, ir.IntType(8).as_pointer())
-            builder.call(fn, [ptr, i32(0), i32(0), i32(1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
