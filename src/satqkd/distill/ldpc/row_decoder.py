@@ -49,15 +49,14 @@ from satqkd.distill.ldpc.simd import (
     bits,
     from_bits,
     load,
-    rint,
+    round_int,
     splat,
     store,
     to_float,
-    to_int,
     vmax,
     vmin,
 )
-from satqkd.distill.ldpc.vector_math import EXP_ARG_MAX, vexp_neg, vln
+from satqkd.distill.ldpc.vector_math import EXP_ARG_MAX, vexp_neg, vln_scaled
 
 #: Posterior of the dummy variable that pads short layers: e^−x rounds 1 ± e^−x to exactly
 #: 1 for x above ≈ 17, and |L − R| ≥ 10⁴ − 17.3, so its factor is neutral.
@@ -296,10 +295,10 @@ def _sweep(
             y = A * load(S, 3 * j + 2)
             num = x + y
             den = vmax(x - y, num * _RATIO_MIN)
-            magnitude = rint(vln(num / den) * _R_SCALE)
-            r = from_bits(bits(magnitude) | ((sign ^ bits(q)) & _SIGN))
-            store(R, s0 + j, to_int(r))
-            scatter(L, load(var_idx, s0 + j), q + r * _R_STEP)
+            magnitude = vln_scaled(num / den, _R_SCALE)
+            ri = round_int(from_bits(bits(magnitude) | ((sign ^ bits(q)) & _SIGN)))
+            store(R, s0 + j, ri)
+            scatter(L, load(var_idx, s0 + j), q + to_float(ri) * _R_STEP)
         L[n] = _DUMMY_LLR
     store(flags, 0, failed)
 
