@@ -304,28 +304,27 @@ def _sweep(
 
 
 @njit(cache=True)
-def _satisfied(
-    row_ptr: np.ndarray, col_idx: np.ndarray, L: np.ndarray, labels: np.ndarray,
-    target: np.ndarray, hard: np.ndarray,
-) -> bool:
-    """Exact test: do the hard decisions of L (variable v at ``labels[v]``) meet every check
-    of the target syndrome?"""
-    n = hard.size
-    for v in range(n):
-        hard[v] = 1 if L[labels[v]] < 0 else 0
-    for c in range(row_ptr.size - 1):
-        acc = target[c] & np.uint8(1)
-        for e in range(row_ptr[c], row_ptr[c + 1]):
-            acc ^= hard[col_idx[e]]
-        if acc:
-            return False
+def _satisfied(layer_ptr: np.ndarray, var_idx: np.ndarray, tsign: np.ndarray,
+               L: np.ndarray, scratch: np.ndarray) -> bool:
+    """Exact test: do the hard decisions of L meet every check of the target syndrome?
+
+    Parity of the sign bits of each check's posteriors and its target bit, W checks at a
+    time through the layers (the padding variable is positive, so neutral; a variable twice
+    in one check cancels, as in H·x mod 2). ≈ 4× faster than a scalar pass over H.
+    """
+    for ell in range(layer_ptr.size - 1):
+        parity = load(tsign, ell)
+        for j in range(layer_ptr[ell], layer_ptr[ell + 1]):
+            parity = parity ^ bits(gather(L, load(var_idx, j)))
+        store(scratch, 0, parity)
+        for k in range(WIDTH):
+            if scratch[0, k] < 0:
+                return False
     return True
 
 
 @njit(cache=True)
 def decode_frames_rows(
-    row_ptr: np.ndarray,
-    col_idx: np.ndarray,
     layer_ptr: np.ndarray,
     var_idx: np.ndarray,
     check_idx: np.ndarray,
@@ -356,7 +355,6 @@ def decode_frames_rows(
     tsign = np.zeros((layers, W), np.int32)  # sign bit set where the target bit is 1
     S = np.empty((3 * dmax, W), np.float32)
     flags = np.zeros((1, W), np.int32)
-    hard = np.empty(n, np.uint8)
     for f in range(frames):
         for v in range(n):
             L[labels[v]] = priors[f, v]
@@ -375,7 +373,7 @@ def decode_frames_rows(
             for k in range(W):
                 bad |= flags[0, k] < 0
             # The sweep's test is approximate; confirm on the final posteriors.
-            if not bad and _satisfied(row_ptr, col_idx, L, labels, targets[f], hard):
+            if not bad and _satisfied(layer_ptr, var_idx, tsign, L, flags):
                 ok = True
                 break
         for v in range(n):
@@ -393,10 +391,9 @@ def decode(
     out_iterations: np.ndarray,
     out_converged: np.ndarray,
 ) -> None:
-    """:func:`decode_frames_rows` on the graph and (cached) layers of the
+    """:func:`decode_frames_rows` with the (cached) layers of the
     :class:`~satqkd.distill.ldpc.code.LdpcCode` ``mother``; arrays as there."""
-    graph = mother.graph  # type: ignore[attr-defined]
     layers = row_layers(mother)
-    decode_frames_rows(graph.row_ptr, graph.col_idx, layers.layer_ptr, layers.var_idx,
-                       layers.check_idx, layers.labels, priors, targets, int(max_iterations),
-                       out_bits, out_iterations, out_converged)
+    decode_frames_rows(layers.layer_ptr, layers.var_idx, layers.check_idx, layers.labels,
+                       priors, targets, int(max_iterations), out_bits, out_iterations,
+                       out_converged)
