@@ -22,7 +22,9 @@ all attempts, failed ones included).
 ``f_design``), single thread, process CPU time: Mbit/s of key frames over ``--frames`` frames
 in one ``decode_many`` call (16 lanes), and the kernel's cost per edge, frame and iteration
 from a fixed 3-iteration sweep of 16 frames (best of 8), which excludes the lanes left idle
-while the slowest frames finish. Run with ``NUMBA_NUM_THREADS=1``.
+while the slowest frames finish. Run with ``NUMBA_NUM_THREADS=1``. ``--kernel rows`` times
+the check-parallel single-frame kernel instead (frames decoded one after another, as the
+ground station decodes packets as they arrive; kernel cost from 3 sweeps of one frame).
 
 The reference is PyPI ``ldpc`` v2 ``BpDecoder`` (product_sum, serial schedule, same max
 iterations) decoding the error pattern from s_A ⊕ H·y on the same codes; it is much slower,
@@ -196,23 +198,27 @@ def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int
     }
 
 
-def run_throughput(qber: float, frames: int, max_iter: int, seed: int) -> dict:
-    """Single-thread decoder CPU time at the design point of ``qber``."""
-    from satqkd.distill.ldpc import decoder
+def run_throughput(
+    qber: float, frames: int, max_iter: int, seed: int, kernel: str = "lanes"
+) -> dict:
+    """Single-thread decoder CPU time at the design point of ``qber`` (``kernel``: "lanes",
+    16 frames side by side, or "rows", one frame at a time)."""
+    from satqkd.distill.ldpc import decoder, row_decoder
 
     code = CodeFamily.default().select(qber, FRAME_BITS, sample_bits=None)
     rng = np.random.default_rng(seed)
     alice, bob = _frames(rng, frames, qber)
     syndromes = code.syndromes(alice, rng)
+    row_decoder.row_layers(code.mother)  # built once per code, like the graph: not timed
     t0 = time.process_time()
-    results = code.decode_many(syndromes, bob, qber, max_iter)
+    results = code.decode_many(syndromes, bob, qber, max_iter, kernel=kernel)
     cpu_s = time.process_time() - t0
     failures = sum(
         not (r.converged and np.array_equal(r.bits, sent))
         for sent, r in zip(alice, results, strict=True)
     )
     graph = code.mother.graph
-    lanes, sweeps = 16, 3
+    lanes, sweeps = (1 if kernel == "rows" else 16), 3
     priors = code.channel_llrs(bob[:lanes], qber)
     out = np.zeros((lanes, graph.n), np.uint8)
     iters = np.zeros(lanes, np.int64)
@@ -221,8 +227,12 @@ def run_throughput(qber: float, frames: int, max_iter: int, seed: int) -> dict:
     for _ in range(8):
         t0 = time.process_time()
         # Syndromes of other frames: the lanes do not converge, so all run ``sweeps`` times.
-        decoder.decode_frames(graph.row_ptr, graph.col_idx, priors, syndromes[::-1][:lanes],
-                              sweeps, lanes, out, iters, conv)
+        if kernel == "rows":
+            row_decoder.decode(code.mother, priors, syndromes[::-1][:lanes].copy(), sweeps,
+                               out, iters, conv)
+        else:
+            decoder.decode_frames(graph.row_ptr, graph.col_idx, priors,
+                                  syndromes[::-1][:lanes], sweeps, lanes, out, iters, conv)
         best = min(best, time.process_time() - t0)
     iterations = [r.iterations for r in results]
     return {"f": code.efficiency(qber), "fer": failures / frames,
@@ -272,6 +282,8 @@ def main() -> None:
                         help="iteration cap per blind attempt (0: the library default)")
     parser.add_argument("--throughput", action="store_true",
                         help="single-thread decoder CPU time at the design points")
+    parser.add_argument("--kernel", choices=("lanes", "rows"), default="lanes",
+                        help="--throughput: frames in SIMD lanes, or one frame, checks in lanes")
     args = parser.parse_args()
     globals()["FRAME_BITS"] = args.frame_bits
 
@@ -281,7 +293,9 @@ def main() -> None:
     # Compile (numba) before timing.
     warm = CodeFamily.default().select(0.03, 2000, sample_bits=None)
     warm_alice, warm_bob = _frames(np.random.default_rng(0), 1, 0.01)
-    warm.decode(warm.syndrome(warm_alice[0][:2000]), warm_bob[0][:2000], 0.01)
+    for kernel in ("lanes", "rows"):
+        warm.decode_many(warm.syndromes(warm_alice[:, :2000]), warm_bob[:, :2000], 0.01,
+                         kernel=kernel)
     qbers = [float(q) for q in args.qbers.split(",")]
 
     if args.design:
@@ -304,9 +318,11 @@ def main() -> None:
 
     if args.throughput:
         print(f"{'QBER':>6} {'f':>6} {'FER':>7} {'iter':>6} {'max':>4} {'Mbit/s':>7} "
-              f"{'ns/edge/frame/iter':>19}   (QBER known, {args.frames} frames, CPU time)")
+              f"{'ns/edge/frame/iter':>19}   (QBER known, {args.frames} frames, CPU time, "
+              f"{args.kernel} kernel)")
         for i, qber in enumerate(qbers):
-            r = run_throughput(qber, args.frames, args.max_iter, seed=3000 + i)
+            r = run_throughput(qber, args.frames, args.max_iter, seed=3000 + i,
+                               kernel=args.kernel)
             print(f"{qber:6.3f} {r['f']:6.3f} {r['fer']:7.3f} {r['iterations']:6.1f} "
                   f"{r['max_iterations']:4d} {r['mbit_s']:7.2f} {r['ns_edge']:19.2f}", flush=True)
         return
