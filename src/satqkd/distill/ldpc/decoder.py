@@ -198,23 +198,23 @@ def _check_update(
 
 
 @njit(cache=True)
+def _hard_decisions(L: np.ndarray, k: int, hard: np.ndarray) -> None:
+    """Lane k's hard decisions (1 where L < 0) into ``hard``: one pass over L, so that the
+    random gathers of the parity test hit a 1-byte-per-bit array that fits in cache instead
+    of a 64-byte row of L each, and the output is a plain copy."""
+    for v in range(L.shape[0]):
+        hard[v] = 1 if L[v, k] < 0 else 0
+
+
+@njit(cache=True)
 def _lane_satisfied(
     row_ptr: np.ndarray,
     col_idx: np.ndarray,
-    L: np.ndarray,
     tsign: np.ndarray,
     k: int,
     hard: np.ndarray,
 ) -> bool:
-    """Exact test: do lane k's hard decisions meet every check of its syndrome?
-
-    The decisions are first copied into ``hard`` (one sequential pass over L), so the
-    random gathers of the parity checks hit a 1-byte-per-bit array that fits in cache
-    instead of a 64-byte row of L each.
-    """
-    n = L.shape[0]
-    for v in range(n):
-        hard[v] = 1 if L[v, k] < 0 else 0
+    """Exact test: do lane k's hard decisions ``hard`` meet every check of its syndrome?"""
     m = row_ptr.size - 1
     for c in range(m):
         acc = np.uint8(1) if tsign[c, k] < 0 else np.uint8(0)
@@ -253,7 +253,9 @@ def decode_frames(
         dmax = max(dmax, row_ptr[c + 1] - row_ptr[c])
     # Every array below has WIDTH columns (one SIMD vector per row); lanes ≥ K stay idle.
     L = np.zeros((n, WIDTH), np.float32)
-    R = np.zeros((E, WIDTH), np.int16)
+    # R is not cleared: a lane's first sweep reads it with factor 0 (finite garbage × 0) and
+    # overwrites it (zeroing its 20 MB at 100 kbit costs ≈ 2 ms per call).
+    R = np.empty((E, WIDTH), np.int16)
     rfac = np.zeros((1, WIDTH), np.float32)  # _R_STEP, or 0 in a lane's first sweep
     tsign = np.zeros((m, WIDTH), np.int32)  # sign bit set where the target bit is 1
     S = np.empty((3 * dmax, WIDTH), np.float32)
@@ -288,11 +290,15 @@ def decode_frames(
                 continue
             lane_iter[k] += 1
             # The sweep's test is approximate; confirm on the final posteriors.
-            ok = flags[0, k] >= 0 and _lane_satisfied(row_ptr, col_idx, L, tsign, k, hard)
+            ok = False
+            if flags[0, k] >= 0:
+                _hard_decisions(L, k, hard)
+                ok = _lane_satisfied(row_ptr, col_idx, tsign, k, hard)
             if not ok and lane_iter[k] < max_iterations:
                 continue
-            for v in range(n):
-                out_bits[f, v] = 1 if L[v, k] < 0 else 0
+            if not ok:
+                _hard_decisions(L, k, hard)
+            out_bits[f, :] = hard
             out_iterations[f] = lane_iter[k]
             out_converged[f] = ok
             lane_iter[k] = 0
