@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when the construction or the stored layout changes (old files are then ignored).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def cache_dir() -> Path | None:

@@ -193,10 +193,33 @@ def build_graph(
         var_order, var_deg, check_deg, sockets, starts, 256
     )
     var_idx = np.repeat(np.arange(n, dtype=np.int64), var_deg)
-    order = np.lexsort((var_idx, var_checks))
+    checks, variables = _cancel_parallel_edges(var_checks, var_idx)
     row_ptr = np.zeros(m + 1, np.int64)
-    np.cumsum(np.bincount(var_checks, minlength=m), out=row_ptr[1:])
-    return graph_from_rows(n, row_ptr, var_idx[order].astype(np.int32))
+    np.cumsum(np.bincount(checks, minlength=m), out=row_ptr[1:])
+    return graph_from_rows(n, row_ptr, variables.astype(np.int32))
+
+
+def _cancel_parallel_edges(
+    checks: np.ndarray, variables: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edges sorted by (check, variable), with parallel pairs removed.
+
+    When the last sockets of the construction leave a variable no check it is not already
+    on, it gets a second edge to one of them. Over GF(2) the two cancel (H is the same
+    matrix without them), but belief propagation would count the variable twice in that
+    check; so both go (an odd multiplicity keeps one edge). A 100-kbit code has 0–2 such
+    pairs.
+    """
+    order = np.lexsort((variables, checks))
+    c, v = checks[order], variables[order]
+    if c.size == 0:
+        return c, v
+    new_run = np.ones(c.size, np.bool_)
+    new_run[1:] = (c[1:] != c[:-1]) | (v[1:] != v[:-1])
+    starts = np.flatnonzero(new_run)
+    multiplicity = np.diff(np.append(starts, c.size))
+    keep = starts[multiplicity % 2 == 1]
+    return c[keep], v[keep]
 
 
 def graph_from_rows(n: int, row_ptr: np.ndarray, col_idx: np.ndarray) -> ParityCheckGraph:
