@@ -11,11 +11,12 @@ kernels stay portable.
   reciprocal estimate plus a Newton step where the target has one), unary ``-`` and
   ``< <= > >=`` (→ :data:`MASK`); scalars on either side are broadcast.
 - :data:`I32` (int32 lanes) supports ``+ - & | ^``, ``<<`` and arithmetic ``>>`` by a scalar.
-- functions: :func:`splat`, :func:`fma`, :func:`vmin`, :func:`vmax`, :func:`floor`,
-  :func:`rint`, :func:`select`, :func:`bits` / :func:`from_bits` (bit casts),
-  :func:`to_float` / :func:`to_int` (value conversions, truncating), :func:`load` /
-  :func:`store` of row ``i`` of a C-contiguous ``[rows, WIDTH]`` array (float32 ↔ F32;
-  int32 ↔ I32; int16 rows are sign-extended to I32 on load and truncated on store).
+- functions: :func:`splat`, :func:`fma` (fused where the target has FMA), :func:`vmin`,
+  :func:`vmax`, :func:`floor`, :func:`rint`, :func:`round_int` (``vcvtps2dq``),
+  :func:`select`, :func:`bits` / :func:`from_bits` (bit casts), :func:`to_float` /
+  :func:`to_int` (value conversions, truncating), :func:`load` / :func:`store` of row ``i``
+  of a C-contiguous ``[rows, WIDTH]`` array (float32 ↔ F32; int32 ↔ I32; int16 rows are
+  sign-extended to I32 on load and truncated on store).
 
 Rows are addressed as ``row · WIDTH`` elements from the array's start: the caller guarantees
 the ``[rows, WIDTH]`` C-contiguous shape, and there is no bounds check.
@@ -221,13 +222,15 @@ def _fma3(typingctx: object, a: types.Type, b: types.Type, c: types.Type) -> obj
         return None
 
     def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
-        return _call(builder, "llvm.fma", list(args))
+        return _call(builder, "llvm.fmuladd", list(args))
 
     return F32(a, b, c), codegen
 
 
 def fma(a, b, c):
-    """a·b + c in one rounding (F32 lanes; scalars broadcast)."""
+    """a·b + c (F32 lanes; scalars broadcast): LLVM ``fmuladd``, one fused rounding where the
+    target has FMA (AVX2, AVX-512, NEON), a multiply and an add elsewhere instead of a libm
+    call per lane."""
 
 
 @overload(fma)
