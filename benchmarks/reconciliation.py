@@ -128,8 +128,9 @@ def run_known(qber: float, f: float, frames: int, max_iter: int, seed: int) -> d
 
 
 def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | None,
-              max_iter: int, seed: int) -> dict:
-    """Blind reconciliation with a code chosen per pass from the known or sampled QBER."""
+              max_iter: int, seed: int, **options: object) -> dict:
+    """Blind reconciliation with a code chosen per pass from the known or sampled QBER;
+    ``options`` go to :func:`reconcile_blind` (warm, continue_iterations, stall_iterations)."""
     from satqkd.distill.ldpc.blind import BlindFamily, reconcile_blind
 
     rng = np.random.default_rng(seed)
@@ -137,6 +138,7 @@ def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | Non
     leaks: list[int] = []
     ok: list[bool] = []
     rounds: list[int] = []
+    iterations: list[int] = []
     decode_s = 0.0
     done = 0
     while done < frames:
@@ -145,15 +147,17 @@ def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | Non
                     else (rng.binomial(sample_bits, qber) + 1.0) / (sample_bits + 2.0))
         code = family.select(estimate, FRAME_BITS, sample_bits=sample_bits)
         alice, bob = _frames(rng, count, qber)
-        out = reconcile_blind(code, alice, bob, estimate, rng, max_iter)
+        out = reconcile_blind(code, alice, bob, estimate, rng, max_iter, **options)
         leaks += out.leak_bits.tolist()
         ok += out.ok.tolist()
         rounds += out.reveal_rounds.tolist()
+        iterations += out.iterations.tolist()
         decode_s += out.decode_s
         done += count
     return {"f": float(np.mean(leaks)) / (FRAME_BITS * binary_entropy(qber)),
             "fer": 1.0 - float(np.mean(ok)), "rounds": float(np.mean(rounds)),
-            "max_rounds": int(max(rounds)), "mbit_s": frames * FRAME_BITS / decode_s / 1e6}
+            "max_rounds": int(max(rounds)), "iterations": float(np.mean(iterations)),
+            "mbit_s": frames * FRAME_BITS / decode_s / 1e6}
 
 
 def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int) -> dict:
@@ -280,6 +284,13 @@ def main() -> None:
                         help="blind reconciliation: f, FER, reveal rounds, throughput")
     parser.add_argument("--blind-max-iter", type=int, default=0,
                         help="iteration cap per blind attempt (0: the library default)")
+    parser.add_argument("--blind-cold", action="store_true",
+                        help="restart every blind attempt from zero (no warm restart)")
+    parser.add_argument("--blind-continue-iter", type=int, default=-1,
+                        help="iteration cap of a warm continued attempt (-1: library default)")
+    parser.add_argument("--blind-stall", type=int, default=-1,
+                        help="early stop after this many iterations without a new minimum of "
+                             "unsatisfied checks (0: off, -1: library default)")
     parser.add_argument("--throughput", action="store_true",
                         help="single-thread decoder CPU time at the design points")
     parser.add_argument("--kernel", choices=("lanes", "rows"), default="lanes",
@@ -303,17 +314,26 @@ def main() -> None:
         return
 
     if args.blind:
-        from satqkd.distill.ldpc.blind import BLIND_MAX_ITERATIONS
+        from satqkd.distill.ldpc import blind
 
-        cap = args.blind_max_iter or BLIND_MAX_ITERATIONS
+        cap = args.blind_max_iter or blind.BLIND_MAX_ITERATIONS
+        options = {
+            "warm": not args.blind_cold,
+            "continue_iterations": (args.blind_continue_iter if args.blind_continue_iter >= 0
+                                    else blind.BLIND_CONTINUE_ITERATIONS),
+            "stall_iterations": (args.blind_stall if args.blind_stall >= 0
+                                 else blind.BLIND_STALL_ITERATIONS)}
         print(f"{'QBER':>6} {'QBER':>8} {'f':>6} {'FER':>7} {'rounds':>6} {'max':>4} "
-              f"{'Mbit/s':>7}   (blind, {args.frames} frames, {args.pass_frames} per estimate,"
-              f" {cap} iterations per attempt; f without the verification tag)")
+              f"{'iter':>6} {'Mbit/s':>7}   (blind, {args.frames} frames, {args.pass_frames} "
+              f"per estimate, {cap} iterations per attempt, {options}; f without the "
+              f"verification tag; iter = iterations per frame over all attempts)")
         for i, qber in enumerate(qbers):
             for label, sample in (("known", None), ("sampled", args.sample_bits)):
-                r = run_blind(qber, args.frames, args.pass_frames, sample, cap, seed=4000 + i)
+                r = run_blind(qber, args.frames, args.pass_frames, sample, cap, seed=4000 + i,
+                              **options)
                 print(f"{qber:6.3f} {label:>8} {r['f']:6.3f} {r['fer']:7.3f} "
-                      f"{r['rounds']:6.2f} {r['max_rounds']:4d} {r['mbit_s']:7.3f}", flush=True)
+                      f"{r['rounds']:6.2f} {r['max_rounds']:4d} {r['iterations']:6.1f} "
+                      f"{r['mbit_s']:7.3f}", flush=True)
         return
 
     if args.throughput:

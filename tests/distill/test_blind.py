@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from satqkd.distill.ldpc import CodeFamily, binary_entropy
+from satqkd.distill.ldpc import CodeFamily, binary_entropy, row_decoder
 from satqkd.distill.ldpc.blind import BlindCode, BlindFamily, reconcile_blind
 from satqkd.distill.ldpc.decoder import LLR_MAX
 from satqkd.errors import InputError
@@ -153,3 +153,101 @@ def test_blind_efficiency_beats_one_way_on_bsc_frames() -> None:
     failed = sum(not (r.converged and np.array_equal(r.bits, a))
                  for r, a in zip(results, alice, strict=True))
     assert failed >= 4  # ≥ 12 % of 32 frames (measured: 9)
+
+
+# ---- warm restart and early stop (row kernel with per-frame state) ---------------------
+
+
+def _decode_rows(code: BlindCode, syndromes: np.ndarray, priors: np.ndarray, cap: int,
+                 states: list | None = None, stall: int = 0) -> tuple[np.ndarray, ...]:
+    frames, n = priors.shape
+    out = np.zeros((frames, n), np.uint8)
+    iters = np.zeros(frames, np.int64)
+    conv = np.zeros(frames, np.bool_)
+    row_decoder.decode(code.code.mother, priors, syndromes, cap, out, iters, conv, states, stall)
+    return out, iters, conv
+
+
+def test_warm_continuation_with_unchanged_priors_is_the_same_decode() -> None:
+    """a iterations, then a warm attempt with the same priors, gives bit for bit the cold
+    decode: the kept messages are the decoder's exact state."""
+    code = FAMILY.select(0.03, FRAME_BITS, sample_bits=None)
+    alice, bob = _bsc_frames(1, 0.03, seed=21)
+    syndromes, values = code.encode(alice, np.random.default_rng(22))
+    priors = code.priors(bob, 0.03, [values[0]])  # all revealed: converges
+    out, iters, conv = _decode_rows(code, syndromes, priors, 200)
+    total = int(iters[0])
+    assert conv[0] and total >= 3
+    state = code.new_state()
+    first = total // 2
+    _, it1, conv1 = _decode_rows(code, syndromes, priors, first, [state])
+    assert not conv1[0] and it1[0] == first
+    out2, it2, conv2 = _decode_rows(code, syndromes, priors, 200, [state])
+    assert conv2[0] and it2[0] == total - first
+    np.testing.assert_array_equal(out2, out)
+
+
+def test_warm_restart_after_reveals_reaches_the_codeword() -> None:
+    code = FAMILY.select(0.03, FRAME_BITS, sample_bits=None)
+    alice, bob = _bsc_frames(4, 0.036, seed=23)  # too many errors for the start leak
+    syndromes, values = code.encode(alice, np.random.default_rng(24))
+    states = [code.new_state() for _ in range(4)]
+    first = code.decode_many(syndromes, bob, 0.03, [v[:0] for v in values], 30, states)
+    assert not any(r.converged for r in first)
+    assert all(s.target is not None for s in states)
+    # Reveal everything: the warm attempt must find Alice's frame (a valid codeword).
+    again = code.decode_many(syndromes, bob, 0.03, list(values), 60, states)
+    h = _h(code)
+    for r, a, s, syn, v in zip(again, alice, states, syndromes, values, strict=True):
+        assert r.converged
+        np.testing.assert_array_equal(r.bits, a)
+        np.testing.assert_array_equal(s.prior[code.reveal_order],
+                                      LLR_MAX * (1 - 2 * v.astype(np.float32)))
+        word = np.zeros(code.code.mother.n, np.int64)
+        word[code.code.key_positions] = r.bits
+        word[code.reveal_order] = v
+        np.testing.assert_array_equal(h @ word % 2, syn)
+
+
+def test_states_are_per_frame() -> None:
+    """Frames decoded together with states give what each gives alone; a state used for
+    another syndrome starts cold (same result as a fresh state); a state count must fit."""
+    code = FAMILY.select(0.02, FRAME_BITS, sample_bits=None)
+    alice, bob = _bsc_frames(3, 0.02, seed=25)
+    syndromes, values = code.encode(alice, np.random.default_rng(26))
+    priors = code.priors(bob, 0.02, [v[:0] for v in values])
+    together = [code.new_state() for _ in range(3)]
+    out, iters, conv = _decode_rows(code, syndromes, priors, 15, together)
+    for i in range(3):
+        alone = [code.new_state()]
+        o, it, c = _decode_rows(code, syndromes[i:i + 1], priors[i:i + 1], 15, alone)
+        np.testing.assert_array_equal(o[0], out[i])
+        assert it[0] == iters[i] and c[0] == conv[i]
+        np.testing.assert_array_equal(alone[0].R, together[i].R)
+    reused = [together[0]]  # holds frame 0's state; frame 1 has another syndrome
+    o, it, c = _decode_rows(code, syndromes[1:2], priors[1:2], 15, reused)
+    np.testing.assert_array_equal(o[0], out[1])
+    assert it[0] == iters[1]
+    with pytest.raises(ValueError):
+        _decode_rows(code, syndromes, priors, 15, together[:2])
+
+
+def test_early_stop_gives_up_but_never_reports_a_non_codeword() -> None:
+    code = FAMILY.select(0.02, FRAME_BITS, sample_bits=None)
+    h = _h(code)
+    for qber, seed in ((0.02, 27), (0.08, 28)):
+        alice, bob = _bsc_frames(8, qber, seed=seed)
+        syndromes, values = code.encode(alice, np.random.default_rng(seed))
+        priors = code.priors(bob, 0.02, [v[:0] for v in values])
+        out, iters, conv = _decode_rows(code, syndromes, priors, 200, stall=3)
+        for o, c, syn in zip(out, conv, syndromes, strict=True):
+            assert not c or np.array_equal(h @ o.astype(np.int64) % 2, syn)
+        if qber > 0.05:  # hopeless: every frame gives up long before the cap
+            assert not conv.any() and iters.max() < 100
+    # Early stop and warm restarts within blind reconciliation: same leak accounting.
+    alice, bob = _bsc_frames(8, 0.03, seed=29)
+    out = reconcile_blind(code, alice, bob, 0.02, np.random.default_rng(30),
+                          stall_iterations=5, warm=True, continue_iterations=40)
+    np.testing.assert_array_equal(out.bits[out.ok], alice[out.ok])
+    assert all(leak == code.leak_bits(int(r)) for leak, r in zip(out.leak_bits,
+                                                                  out.revealed_bits, strict=True))

@@ -25,7 +25,14 @@ from satqkd.distill.estimation import (
     final_key_length,
 )
 from satqkd.distill.ldpc import DecodeResult, RateAdaptedCode
-from satqkd.distill.ldpc.blind import BLIND_MAX_ITERATIONS, BLIND_SCHEME, BlindCode
+from satqkd.distill.ldpc.blind import (
+    BLIND_CONTINUE_ITERATIONS,
+    BLIND_MAX_ITERATIONS,
+    BLIND_SCHEME,
+    BLIND_STALL_ITERATIONS,
+    BlindCode,
+)
+from satqkd.distill.ldpc.row_decoder import RowState
 from satqkd.distill.security import EpsilonBudget
 from satqkd.distill.verification import verification_tag
 from satqkd.protocol.blocks import KeyBlock, unverified_block_id
@@ -92,6 +99,8 @@ class _BlindPending:
     data: tuple[NDArray, ...]
     revealed: list[NDArray[np.uint8]]
     iterations: int = 0
+    #: Decoder state of the last attempt (ground-local): the next one continues from it.
+    state: RowState | None = None
 
     @property
     def step(self) -> int:
@@ -382,8 +391,15 @@ class GroundStation:
         noisy = np.stack([p.data[0] for p in pending])
         qbers = np.array([p.syndrome.qber_estimate for p in pending])
         revealed = [np.concatenate([np.zeros(0, np.uint8), *p.revealed]) for p in pending]
+        for p in pending:
+            if p.state is None:
+                p.state = code.new_state()
+        # A first attempt gets the full cap; a packet after a reveal (decoded alone)
+        # continues its previous attempt (warm restart) with the continuation cap.
+        cap = BLIND_CONTINUE_ITERATIONS if pending[0].step else BLIND_MAX_ITERATIONS
         results = code.decode_many(syndromes, noisy, qbers if len(pending) > 1 else qbers[0],
-                                   revealed, BLIND_MAX_ITERATIONS)
+                                   revealed, cap, [p.state for p in pending],
+                                   BLIND_STALL_ITERATIONS)
         for p, res, values in zip(pending, results, revealed, strict=True):
             p.iterations += res.iterations
             ok = self._verified(p.syndrome, res)
@@ -391,6 +407,7 @@ class GroundStation:
                 self._blind[p.syndrome.packet_id] = p
                 self.endpoint.send(RevealRequest(p.syndrome.packet_id, p.step + 1))
                 continue
+            p.state = None  # resolved: free the decoder state
             self._blind.pop(p.syndrome.packet_id, None)
             bits, inten, basis, t_det = p.data
             result = DecodeResult(res.bits, res.converged, p.iterations)

@@ -304,11 +304,14 @@ class RateAdaptedCode:
         max_iterations: int = DEFAULT_MAX_ITERATIONS,
         lanes: int = DEFAULT_LANES,
         kernel: str = "auto",
+        states: list[row_decoder.RowState] | None = None,
+        stall_iterations: int = 0,
     ) -> list[DecodeResult]:
         """Decode frames from their prior LLRs ``[k, n]`` (float32, e.g. :meth:`channel_llrs`
         with some punctured priors set to ±LLR_MAX once their values are revealed, as blind
         reconciliation does) against syndromes ``[k, m]``; ``kernel`` as in
-        :meth:`decode_many`."""
+        :meth:`decode_many`. ``states`` (warm restart) and ``stall_iterations`` (early stop)
+        as in :func:`.row_decoder.decode`; either selects the "rows" kernel."""
         syndromes = np.ascontiguousarray(syndromes, dtype=np.uint8)
         priors = np.ascontiguousarray(priors, dtype=np.float32)
         frames = priors.shape[0]
@@ -320,8 +323,12 @@ class RateAdaptedCode:
         conv = np.zeros(frames, np.bool_)
         if kernel not in ("auto", "rows", "lanes"):
             raise ValueError(f"kernel must be 'auto', 'rows' or 'lanes', got {kernel!r}")
-        if kernel == "rows" or (kernel == "auto" and frames < ROW_KERNEL_BELOW_FRAMES):
-            row_decoder.decode(self.mother, priors, syndromes, max_iterations, out, iters, conv)
+        stateful = states is not None or stall_iterations > 0
+        if stateful and kernel == "lanes":
+            raise ValueError("decoder states and early stop need the 'rows' kernel")
+        if stateful or kernel == "rows" or (kernel == "auto" and frames < ROW_KERNEL_BELOW_FRAMES):
+            row_decoder.decode(self.mother, priors, syndromes, max_iterations, out, iters, conv,
+                               states, stall_iterations)
             return self._results(out, iters, conv)
         lanes = int(max(1, min(lanes, 1 << (frames - 1).bit_length())))
         decoder.decode_frames(

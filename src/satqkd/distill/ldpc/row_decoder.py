@@ -277,10 +277,14 @@ def _sweep(
     signs by XOR of sign bits), with the lanes holding W checks of one frame instead of one
     check of W frames: the posteriors are gathered and scattered by variable index. The sign
     bit of ``flags[0, k]`` is set when a check in lane k failed the hard decisions of the
-    posteriors it read (approximate convergence test, as in :mod:`.decoder`).
+    posteriors it read (approximate convergence test, as in :mod:`.decoder`), and
+    ``flags[1, k]`` counts those checks (their sum is the approximate number of unsatisfied
+    checks, for the early stop of :func:`decode_frame_warm`; one shift and one subtraction
+    per layer).
     """
     n = L.size - 1
     failed = splat(np.int32(0))
+    unsatisfied = splat(np.int32(0))
     for ell in range(layer_ptr.size - 1):
         s0 = layer_ptr[ell]
         d = layer_ptr[ell + 1] - s0
@@ -303,6 +307,7 @@ def _sweep(
             store(S, 3 * j + 1, a)
             store(S, 3 * j + 2, b)
         failed = failed | parity
+        unsatisfied = unsatisfied - (parity >> 31)
         for j in range(d):
             q = load(S, 3 * j)
             x = B * load(S, 3 * j + 1)
@@ -315,6 +320,7 @@ def _sweep(
             scatter(L, load(var_idx, s0 + j), q + to_float(ri) * _R_STEP)
         L[n] = _DUMMY_LLR
     store(flags, 0, failed)
+    store(flags, 1, unsatisfied)
 
 
 @njit(cache=True)
@@ -368,7 +374,7 @@ def decode_frames_rows(
     R = np.zeros((var_idx.shape[0], W), np.int16)
     tsign = np.zeros((layers, W), np.int32)  # sign bit set where the target bit is 1
     S = np.empty((3 * dmax, W), np.float32)
-    flags = np.zeros((1, W), np.int32)
+    flags = np.zeros((2, W), np.int32)
     for f in range(frames):
         for v in range(n):
             L[labels[v]] = priors[f, v]
@@ -396,6 +402,97 @@ def decode_frames_rows(
         out_converged[f] = ok
 
 
+@dataclass
+class RowState:
+    """Decoder state of one frame between blind attempts, in the row kernel's layout.
+
+    ``L`` posteriors (``n + 1`` float32, by :attr:`RowLayers.labels`, padding last), ``R``
+    check messages (int16 ``[slots, W]``, as in :func:`_sweep`), ``prior`` the priors the
+    state was built from and ``target`` the syndrome it decodes against. Empty until the
+    first attempt (``target`` is None). One per frame: never share it between frames.
+    """
+
+    L: np.ndarray
+    R: np.ndarray
+    prior: np.ndarray
+    target: np.ndarray | None = None
+
+    @classmethod
+    def for_code(cls, mother: object) -> RowState:
+        """An empty state for frames of the :class:`~satqkd.distill.ldpc.code.LdpcCode`."""
+        layers = row_layers(mother)
+        return cls(np.empty(layers.n + 1, np.float32),
+                   np.zeros((layers.var_idx.shape[0], WIDTH), np.int16),
+                   np.zeros(layers.n, np.float32))
+
+
+@njit(cache=True)
+def decode_frame_warm(
+    layer_ptr: np.ndarray, var_idx: np.ndarray, check_idx: np.ndarray, labels: np.ndarray,
+    prior: np.ndarray, target: np.ndarray, max_iterations: int, stall_iterations: int,
+    warm: bool, L: np.ndarray, R: np.ndarray, used_prior: np.ndarray, out_bits: np.ndarray,
+) -> tuple[int, bool]:
+    """Decode one frame, continuing from ``(L, R)`` when ``warm``; returns (iterations,
+    converged) and writes the hard decisions to ``out_bits``.
+
+    Warm: the check messages R are kept and each posterior moves by its prior's change,
+    ``L[v] += prior[v] − used_prior[v]`` (layered BP keeps L = prior + Σ R exactly, so this
+    is the state the same messages give with the new priors: a revealed punctured bit goes
+    from 0 to ±LLR_MAX). Cold: L = prior, R = 0, as :func:`decode_frames_rows`.
+    ``used_prior`` is set to ``prior``. ``stall_iterations`` > 0: give up (not converged)
+    once the approximate count of unsatisfied checks (:func:`_sweep`) has not reached a new
+    minimum for that many sweeps; a frame is reported converged only after the exact test
+    :func:`_satisfied`, as without the early stop.
+    """
+    n = prior.size
+    W = WIDTH
+    layers = layer_ptr.size - 1
+    dmax = 0
+    for ell in range(layers):
+        dmax = max(dmax, layer_ptr[ell + 1] - layer_ptr[ell])
+    if warm:
+        for v in range(n):
+            L[labels[v]] += prior[v] - used_prior[v]
+    else:
+        for v in range(n):
+            L[labels[v]] = prior[v]
+        R[:] = 0
+    used_prior[:] = prior
+    L[n] = _DUMMY_LLR
+    tsign = np.zeros((layers, W), np.int32)
+    for ell in range(layers):
+        for k in range(W):
+            c = check_idx[ell, k]
+            tsign[ell, k] = _SIGN if c >= 0 and target[c] else 0
+    S = np.empty((3 * dmax, W), np.float32)
+    flags = np.zeros((2, W), np.int32)
+    ok = False
+    it = 0
+    best = 1 << 62
+    since = 0
+    while it < max_iterations:
+        _sweep(layer_ptr, var_idx, tsign, L, R, S, flags)
+        it += 1
+        bad = False
+        count = 0
+        for k in range(W):
+            bad |= flags[0, k] < 0
+            count += flags[1, k]
+        if not bad and _satisfied(layer_ptr, var_idx, tsign, L, flags):
+            ok = True
+            break
+        if count < best:
+            best = count
+            since = 0
+        else:
+            since += 1
+            if stall_iterations > 0 and since >= stall_iterations:
+                break
+    for v in range(n):
+        out_bits[v] = 1 if L[labels[v]] < 0 else 0
+    return it, ok
+
+
 def decode(
     mother: object,
     priors: np.ndarray,
@@ -404,10 +501,37 @@ def decode(
     out_bits: np.ndarray,
     out_iterations: np.ndarray,
     out_converged: np.ndarray,
+    states: list[RowState] | None = None,
+    stall_iterations: int = 0,
 ) -> None:
     """:func:`decode_frames_rows` with the (cached) layers of the
-    :class:`~satqkd.distill.ldpc.code.LdpcCode` ``mother``; arrays as there."""
+    :class:`~satqkd.distill.ldpc.code.LdpcCode` ``mother``; arrays as there.
+
+    ``states`` (optional, one :class:`RowState` per frame): frame i continues from
+    ``states[i]`` when that holds a previous attempt against the same syndrome (warm
+    restart, :func:`decode_frame_warm`), else starts cold, and the state is left holding
+    this attempt. ``stall_iterations`` > 0 enables the early stop of
+    :func:`decode_frame_warm`. Without either the results are those of
+    :func:`decode_frames_rows`.
+    """
     layers = row_layers(mother)
-    decode_frames_rows(layers.layer_ptr, layers.var_idx, layers.check_idx, layers.labels,
-                       priors, targets, int(max_iterations), out_bits, out_iterations,
-                       out_converged)
+    if states is None and stall_iterations <= 0:
+        decode_frames_rows(layers.layer_ptr, layers.var_idx, layers.check_idx, layers.labels,
+                           priors, targets, int(max_iterations), out_bits, out_iterations,
+                           out_converged)
+        return
+    if states is not None and len(states) != priors.shape[0]:
+        raise ValueError(f"{len(states)} states for {priors.shape[0]} frames")
+    for f in range(priors.shape[0]):
+        state = states[f] if states is not None else RowState.for_code(mother)
+        if state.L.size != layers.n + 1 or state.R.shape != (layers.var_idx.shape[0], WIDTH):
+            raise ValueError("decoder state is not of this code")
+        target = np.ascontiguousarray(targets[f], np.uint8)
+        warm = state.target is not None and np.array_equal(state.target, target)
+        it, ok = decode_frame_warm(
+            layers.layer_ptr, layers.var_idx, layers.check_idx, layers.labels,
+            np.ascontiguousarray(priors[f], np.float32), target, int(max_iterations),
+            int(stall_iterations), warm, state.L, state.R, state.prior, out_bits[f])
+        state.target = target.copy()
+        out_iterations[f] = it
+        out_converged[f] = ok
