@@ -50,7 +50,7 @@ def test_check_update_matches_float64_sum_product(
     """Stored messages R/1024 agree with the float64 formula to 2⁻¹¹ (int16 rounding) plus
     1e-3·|R| (float32 cancellation in 1 − Π tanh when every input is reliable; the division
     kernel it replaced erred by up to 2e-3·|R| on the same inputs), posteriors are Q + R̂, and
-    the parity flag is the check of the hard decisions of the posteriors read."""
+    the parity flag is the check of the hard decisions of the posteriors written."""
     rng = np.random.default_rng(degree + int(10 * hi))
     for _ in range(10):
         magnitude = rng.uniform(lo, hi, size=(degree, W))
@@ -67,7 +67,7 @@ def test_check_update_matches_float64_sum_product(
         assert np.all(np.abs(got - ref) <= 2.0**-11 + 1e-3 * np.abs(ref) + 1e-9)
         np.testing.assert_allclose(L, q + R.astype(np.float32) / np.float32(1024.0),
                                    rtol=0, atol=2e-6)
-        odd = (np.sum(L_in < 0, axis=0) + target) % 2 == 1
+        odd = (np.sum(np.signbit(L), axis=0) + target) % 2 == 1
         np.testing.assert_array_equal(flags[0] < 0, odd)
 
 
