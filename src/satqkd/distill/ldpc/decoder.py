@@ -38,21 +38,25 @@ loop, and preferred 256-bit vectors on this Xeon; that overhead cost more than t
 arithmetic. The check messages are *stored* as int16 in steps of 2⁻¹⁰ (computed in float32,
 rounded once when stored, error ≤ 4.9e-4), which halves the message stream.
 
-**Measured** (Intel Xeon with AVX-512, one core, min of several timings, shared 2-core
-machine): a check update costs ≈ 0.7 ns per edge, frame and iteration when the code fits in
-cache (5-kbit frames; the former kernel 2.3–2.9 ns) and 1.1–1.25 ns on the 100-kbit design
-codes (former kernel 3.2–3.7 ns), where it is memory-bound: each edge gathers one 64-byte
-posterior row at random from a 6.5 MB array and streams 32 bytes of messages from a 20 MB
-one. Hence the posterior rows *and* the message stretch of the check two rows ahead are
-prefetched. 8 lanes (ymm, 3.2 MB of posteriors) and 32 lanes (two zmm per row, 13 MB) were
-both slower at 100 kbit (≈ 1.5 and 2.2 ns); huge pages, non-temporal message stores and other
-prefetch distances made no measurable difference. Decoding 100 frames at the design points
-(QBER 0.5 / 1 / 2 / 3 / 4 / 5 %): 13.6 / 11.9 / 5.5 / 7.8 / 6.4 / 5.8 Mbit/s, against
-4.5 / 3.9 / 1.5 / 2.3 / 2.0 / 1.8 before (the 2 % point has one frame needing 107
-iterations, which runs almost alone at the end). On the same 100 frames near the threshold
-(QBER 1 / 2 / 3 % at f = 1.20 / 1.14 / 1.11) it fails the same frames (3, 2, 0) as the former
-kernel with the same mean iterations (22.8, 26.5, 28.3; 99–100 % of the frames take exactly
-as many).
+**Measured** (Intel Xeon with AVX-512, one core, process CPU time, min of several runs on a
+shared 2-core machine, so ±10 %): a check update costs ≈ 0.7 ns per edge, frame and iteration
+when the code fits in cache (1–5-kbit frames; the former kernel 2.3–2.9 ns; ≈ 1.0 ns when
+compiled for AVX2 only) and 1.1–1.3 ns on the 100-kbit design codes (former kernel
+3.2–3.7 ns), where it is memory-bound: each edge gathers one 64-byte posterior row at random
+from a 6.5 MB array and streams 32 bytes of messages from a 20 MB one. Hence the posterior
+rows *and* the message stretch of the check two rows ahead are prefetched. 8 lanes (ymm,
+3.2 MB of posteriors) and 32 lanes (two zmm per row, 13 MB) were both slower at 100 kbit
+(≈ 1.5 and 2.2 ns); huge pages, non-temporal message stores and other prefetch distances made
+no measurable difference. Decoding 100 frames at the design points (QBER 0.5 / 1 / 2 / 3 /
+4 / 5 %): 11.9 / 11.2 / 5.1 / 7.8 / 6.8 / 6.0 Mbit/s, against 4.5 / 3.9 / 1.5 / 2.4 / 2.2 /
+1.8 for the former kernel on the same frames (the 2 % point has one frame needing 106
+iterations, which runs almost alone at the end).
+
+Equivalence, on the same 100 frames near the threshold (QBER 1 / 2 / 3 % at f = 1.20 / 1.14 /
+1.11): with the former stopping rule (parity of the posteriors read) the kernel failed the
+same frames as the former kernel (3, 2, 0) with the same mean iterations (22.8, 26.5, 28.3;
+99–100 % of the frames took exactly as many); with the parity of the posteriors written it
+fails the same frames with 0.9–1.0 fewer iterations (21.9, 25.6, 27.3).
 """
 
 from __future__ import annotations
