@@ -257,18 +257,7 @@ def library_pairs(root: Path, seconds: float) -> dict:
     cpu = time.process_time() - cpu0
     for store in stores:
         store.close()
-    lat_ms = np.array(lat) * 1e3
-    return {
-        "pairs": len(lat),
-        "rate": len(lat) / sum(lat),
-        "p50": float(np.median(lat_ms)),
-        "p99": float(np.percentile(lat_ms, 99)),
-        "twice": len(ids) - len(set(ids)),
-        "mismatch": 0,
-        "errors": {},
-        "server_cpu_ms": cpu / len(lat) * 1e3,
-        "client_cpu_ms": 0.0,
-    }
+    return _in_process_result(lat, ids, cpu)
 
 
 def committed_pairs(root: Path, seconds: float) -> dict:
@@ -295,6 +284,11 @@ def committed_pairs(root: Path, seconds: float) -> dict:
     committer.close()
     for store in stores:
         store.close()
+    return _in_process_result(lat, ids, cpu)
+
+
+def _in_process_result(lat: list[float], ids: list[str], cpu_s: float) -> dict:
+    """The result row of an in-process run (no HTTP: all CPU is the store's)."""
     lat_ms = np.array(lat) * 1e3
     return {
         "pairs": len(lat),
@@ -304,7 +298,7 @@ def committed_pairs(root: Path, seconds: float) -> dict:
         "twice": len(ids) - len(set(ids)),
         "mismatch": 0,
         "errors": {},
-        "server_cpu_ms": cpu / len(lat) * 1e3,
+        "server_cpu_ms": cpu_s / len(lat) * 1e3,
         "client_cpu_ms": 0.0,
     }
 
