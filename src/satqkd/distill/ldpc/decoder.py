@@ -19,7 +19,8 @@ products A = Π a_j and B = Π b_j of the check,
 Per edge that is one e^−x and one ln, both division-free polynomials on whole vectors
 (:func:`.vector_math.vexp_neg`, :func:`.vector_math.vln_scaled`), and one division (a
 reciprocal estimate plus a Newton step), where the former kernel needed four (tanh, the
-product over the edge's own factor, and two inside 2 atanh). Floors keep it finite:
+product over the edge's own factor, and two inside 2 atanh); it is written once, in
+:mod:`.check_math`, for this kernel and the row kernel. Floors keep it finite:
 a_j ≥ 2⁻²⁴ (Q = 0 for punctured bits), A ≥ 1e-30 (no denormals; once A is that small every
 A/a_i is below 2⁻⁷⁶ and its message 0 either way) and B a_i − A b_i ≥ 2⁻²⁵ (B a_i + A b_i),
 which caps |R| at 25 ln 2 ≈ 17.3, where float32 tanh(Q/2) rounds to 1 anyway. Against a
@@ -64,40 +65,26 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from satqkd.distill.ldpc.simd import (
-    WIDTH,
-    bits,
-    from_bits,
-    load,
-    round_int,
-    splat,
-    store,
-    to_float,
-    vmax,
-    vmin,
+from satqkd.distill.ldpc.check_math import (
+    ONE,
+    R_STEP,
+    SIGN,
+    edge_in,
+    edge_out,
+    extrinsic,
+    posterior,
 )
-from satqkd.distill.ldpc.vector_math import EXP_ARG_MAX, prefetch_row, vexp_neg, vln_scaled
+from satqkd.distill.ldpc.simd import WIDTH, bits, load, splat, store
+from satqkd.distill.ldpc.vector_math import prefetch_row
 
 #: Prior LLR of shortened (known-zero) positions.
 LLR_MAX = np.float32(30.0)
 #: Most frames decoded at once: one per SIMD lane.
 MAX_LANES = WIDTH
-#: Floor on 1 − e^−|Q| (Q = 0 for punctured bits at the start) so no factor is zero.
-_A_MIN = np.float32(2.0**-24)
-#: Floor on the product of the 1 − e^−|Q| factors, to keep float32 away from denormals.
-_PROD_MIN = np.float32(1.0e-30)
-#: Floor on den/num: caps |R| at 25 ln 2 ≈ 17.3 (where float32 tanh(Q/2) rounds to 1).
-_RATIO_MIN = np.float32(2.0**-25)
 #: The posterior rows of the check this many rows ahead are prefetched, and its stretch of the
 #: message stream: the rows are gathered at random from a multi-MB array, and one check update
 #: has too little independent work for the CPU to overlap the cache misses on its own.
 _AHEAD = 2
-#: Check messages are stored as int16 in steps of 2⁻¹⁰ (|R| ≤ 17.3 → ≤ 17 746 < 2¹⁵).
-_R_SCALE = np.float32(1024.0)
-_R_STEP = np.float32(1.0 / 1024.0)
-_SIGN = np.int32(-(2**31))
-_ABS = np.int32(2**31 - 1)
-_ONE = np.float32(1.0)
 
 
 @njit(cache=True)
@@ -134,7 +121,7 @@ def _load_lane(
         L[v, lane] = priors[frame, v]
     rfac[0, lane] = 0.0
     for c in range(tsign.shape[0]):
-        tsign[c, lane] = _SIGN if targets[frame, c] else 0
+        tsign[c, lane] = SIGN if targets[frame, c] else 0
 
 
 @njit(cache=True)
@@ -158,7 +145,8 @@ def _check_update(
         |R_i| = 2 atanh((A/a_i)/(B/b_i)) = ln((B a_i + A b_i)/(B a_i − A b_i)),
 
     one exp, one ln and one division per edge, no division by the edge's own factor. Its
-    sign is that of the target syndrome bit times all Q_j but Q_i (sign bits XORed).
+    sign is that of the target syndrome bit times all Q_j but Q_i (sign bits XORed). The
+    arithmetic is :mod:`.check_math`'s (inlined), shared with the row kernel.
 
     On the way it tests the check against the hard decisions of the posteriors it writes (the
     sign bit of ``flags[0, k]`` is set when lane k fails it): a free, approximate convergence
@@ -170,37 +158,23 @@ def _check_update(
     r_factor = load(rfac, 0)
     sign = load(tsign, c)
     parity = sign
-    A = splat(_ONE)
-    B = splat(_ONE)
+    A = splat(ONE)
+    B = splat(ONE)
     for e in range(e0, e1):
-        v = col_idx[e]
         j = 3 * (e - e0)
-        lv = load(L, v)
-        q = lv - to_float(load(R, e)) * r_factor
-        qb = bits(q)
-        sign = sign ^ qb
-        x = vexp_neg(vmin(from_bits(qb & _ABS), EXP_ARG_MAX))
-        a = vmax(_ONE - x, _A_MIN)
-        b = _ONE + x
-        A = vmax(A * a, _PROD_MIN)
-        B = B * b
+        q = extrinsic(load(L, col_idx[e]), load(R, e), r_factor)
+        a, b, A, B, sign = edge_in(q, A, B, sign)
         store(S, j, q)
         store(S, j + 1, a)
         store(S, j + 2, b)
     for e in range(e0, e1):
-        v = col_idx[e]
         j = 3 * (e - e0)
         q = load(S, j)
-        x = B * load(S, j + 1)
-        y = A * load(S, j + 2)
-        num = x + y
-        den = vmax(x - y, num * _RATIO_MIN)
-        magnitude = vln_scaled(num / den, _R_SCALE)
-        ri = round_int(from_bits(bits(magnitude) | ((sign ^ bits(q)) & _SIGN)))
+        ri = edge_out(q, load(S, j + 1), load(S, j + 2), A, B, sign)
         store(R, e, ri)
-        lnew = q + to_float(ri) * _R_STEP
+        lnew = posterior(q, ri)
         parity = parity ^ bits(lnew)
-        store(L, v, lnew)
+        store(L, col_idx[e], lnew)
     store(flags, 0, load(flags, 0) | parity)
 
 
@@ -263,7 +237,7 @@ def decode_frames(
     # R is not cleared: a lane's first sweep reads it with factor 0 (finite garbage × 0) and
     # overwrites it (zeroing its 20 MB at 100 kbit costs ≈ 2 ms per call).
     R = np.empty((E, WIDTH), np.int16)
-    rfac = np.zeros((1, WIDTH), np.float32)  # _R_STEP, or 0 in a lane's first sweep
+    rfac = np.zeros((1, WIDTH), np.float32)  # R_STEP, or 0 in a lane's first sweep
     tsign = np.zeros((m, WIDTH), np.int32)  # sign bit set where the target bit is 1
     S = np.empty((3 * dmax, WIDTH), np.float32)
     flags = np.zeros((1, WIDTH), np.int32)
@@ -290,7 +264,7 @@ def decode_frames(
                 for e in range(e0, e1, 2):
                     prefetch_row(R, e)
             _check_update(row_ptr[c], row_ptr[c + 1], c, col_idx, L, R, rfac, tsign, S, flags)
-        rfac[0, :] = _R_STEP
+        rfac[0, :] = R_STEP
         for k in range(K):
             f = lane_frame[k]
             if f < 0:
