@@ -44,9 +44,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from satqkd.distill.ldpc.check_math import SIGN
 from satqkd.distill.ldpc.row_layers import DUMMY_LLR, RowLayers, build_row_layers, row_layers
-from satqkd.distill.ldpc.row_sweep import gather, satisfied, scatter, sweep
+from satqkd.distill.ldpc.row_sweep import gather, iterate, scatter, set_target_signs
 from satqkd.distill.ldpc.row_warm import RowState, decode_frame_warm, decode_warm
 from satqkd.distill.ldpc.simd import WIDTH
 
@@ -86,37 +85,16 @@ def decode_frames_rows(
     :func:`row_layers` for the same graph; :func:`decode` passes them.
     """
     frames, n = priors.shape
-    W = WIDTH
-    layers = layer_ptr.size - 1
-    dmax = 0
-    for ell in range(layers):
-        dmax = max(dmax, layer_ptr[ell + 1] - layer_ptr[ell])
     L = np.empty(n + 1, np.float32)
-    R = np.zeros((var_idx.shape[0], W), np.int16)
-    tsign = np.zeros((layers, W), np.int32)  # sign bit set where the target bit is 1
-    S = np.empty((3 * dmax, W), np.float32)
-    flags = np.zeros((2, W), np.int32)
+    R = np.zeros((var_idx.shape[0], WIDTH), np.int16)
+    tsign = np.zeros((layer_ptr.size - 1, WIDTH), np.int32)
     for f in range(frames):
         for v in range(n):
             L[labels[v]] = priors[f, v]
         L[n] = DUMMY_LLR
         R[:] = 0
-        for ell in range(layers):
-            for k in range(W):
-                c = check_idx[ell, k]
-                tsign[ell, k] = SIGN if c >= 0 and targets[f, c] else 0
-        ok = False
-        it = 0
-        while it < max_iterations:
-            sweep(layer_ptr, var_idx, tsign, L, R, S, flags)
-            it += 1
-            bad = False
-            for k in range(W):
-                bad |= flags[0, k] < 0
-            # The sweep's test is approximate; confirm on the final posteriors.
-            if not bad and satisfied(layer_ptr, var_idx, tsign, L, flags):
-                ok = True
-                break
+        set_target_signs(check_idx, targets[f], tsign)
+        it, ok = iterate(layer_ptr, var_idx, tsign, L, R, max_iterations, 0)
         for v in range(n):
             out_bits[f, v] = 1 if L[labels[v]] < 0 else 0
         out_iterations[f] = it

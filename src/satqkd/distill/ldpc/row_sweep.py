@@ -1,4 +1,4 @@
-"""One layered iteration and the exact syndrome test of the check-parallel kernel.
+"""Iterations and the exact syndrome test of the check-parallel kernel.
 
 The lanes hold W = :data:`.simd.WIDTH` checks of one frame (a layer of :mod:`.row_layers`):
 the posteriors L (n + 1 float32, 400 KB at 100 kbit, L2-resident) are gathered
@@ -13,7 +13,15 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from satqkd.distill.ldpc.check_math import ONE, R_STEP, edge_in, edge_out, extrinsic, posterior
+from satqkd.distill.ldpc.check_math import (
+    ONE,
+    R_STEP,
+    SIGN,
+    edge_in,
+    edge_out,
+    extrinsic,
+    posterior,
+)
 from satqkd.distill.ldpc.row_layers import DUMMY_LLR
 from satqkd.distill.ldpc.simd import F32, I32, WIDTH, bits, load, splat, store
 
@@ -145,3 +153,51 @@ def satisfied(layer_ptr: np.ndarray, var_idx: np.ndarray, tsign: np.ndarray,
             if scratch[0, k] < 0:
                 return False
     return True
+
+
+@njit(cache=True)
+def set_target_signs(check_idx: np.ndarray, target: np.ndarray, tsign: np.ndarray) -> None:
+    """``tsign[ℓ, k]``: the sign bit set where the target bit of the check in lane k of
+    layer ℓ is 1 (0 for padding lanes)."""
+    for ell in range(check_idx.shape[0]):
+        for k in range(WIDTH):
+            c = check_idx[ell, k]
+            tsign[ell, k] = SIGN if c >= 0 and target[c] else 0
+
+
+@njit(cache=True)
+def iterate(layer_ptr: np.ndarray, var_idx: np.ndarray, tsign: np.ndarray, L: np.ndarray,
+            R: np.ndarray, max_iterations: int, stall_iterations: int) -> tuple[int, bool]:
+    """Sweep from the state ``(L, R)`` until the syndrome is met or ``max_iterations``
+    sweeps are done; returns (iterations, converged).
+
+    A frame is converged only after the exact test :func:`satisfied` (the sweep's own test
+    is approximate). ``stall_iterations`` > 0: give up once the approximate count of
+    unsatisfied checks (:func:`sweep`) has not reached a new minimum for that many sweeps.
+    """
+    dmax = 0
+    for ell in range(layer_ptr.size - 1):
+        dmax = max(dmax, layer_ptr[ell + 1] - layer_ptr[ell])
+    S = np.empty((3 * dmax, WIDTH), np.float32)
+    flags = np.zeros((2, WIDTH), np.int32)
+    it = 0
+    best = 1 << 62
+    since = 0
+    while it < max_iterations:
+        sweep(layer_ptr, var_idx, tsign, L, R, S, flags)
+        it += 1
+        bad = False
+        count = 0
+        for k in range(WIDTH):
+            bad |= flags[0, k] < 0
+            count += flags[1, k]
+        if not bad and satisfied(layer_ptr, var_idx, tsign, L, flags):
+            return it, True
+        if count < best:
+            best = count
+            since = 0
+        else:
+            since += 1
+            if stall_iterations > 0 and since >= stall_iterations:
+                break
+    return it, False

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from satqkd.distill.ldpc.check_math import SIGN
 from satqkd.distill.ldpc.row_layers import DUMMY_LLR, row_layers
-from satqkd.distill.ldpc.row_sweep import satisfied, sweep
+from satqkd.distill.ldpc.row_sweep import iterate, set_target_signs
 from satqkd.distill.ldpc.simd import WIDTH
 
 
@@ -58,16 +57,11 @@ def decode_frame_warm(
     is the state the same messages give with the new priors: a revealed punctured bit goes
     from 0 to ±LLR_MAX). Cold: L = prior, R = 0, as :func:`.row_decoder.decode_frames_rows`.
     ``used_prior`` is set to ``prior``. ``stall_iterations`` > 0: give up (not converged)
-    once the approximate count of unsatisfied checks (:func:`.row_sweep.sweep`) has not
-    reached a new minimum for that many sweeps; a frame is reported converged only after
-    the exact test :func:`.row_sweep.satisfied`, as without the early stop.
+    once the approximate count of unsatisfied checks has not reached a new minimum for that
+    many sweeps (:func:`.row_sweep.iterate`); a frame is reported converged only after the
+    exact test, as without the early stop.
     """
     n = prior.size
-    W = WIDTH
-    layers = layer_ptr.size - 1
-    dmax = 0
-    for ell in range(layers):
-        dmax = max(dmax, layer_ptr[ell + 1] - layer_ptr[ell])
     if warm:
         for v in range(n):
             L[labels[v]] += prior[v] - used_prior[v]
@@ -77,35 +71,9 @@ def decode_frame_warm(
         R[:] = 0
     used_prior[:] = prior
     L[n] = DUMMY_LLR
-    tsign = np.zeros((layers, W), np.int32)
-    for ell in range(layers):
-        for k in range(W):
-            c = check_idx[ell, k]
-            tsign[ell, k] = SIGN if c >= 0 and target[c] else 0
-    S = np.empty((3 * dmax, W), np.float32)
-    flags = np.zeros((2, W), np.int32)
-    ok = False
-    it = 0
-    best = 1 << 62
-    since = 0
-    while it < max_iterations:
-        sweep(layer_ptr, var_idx, tsign, L, R, S, flags)
-        it += 1
-        bad = False
-        count = 0
-        for k in range(W):
-            bad |= flags[0, k] < 0
-            count += flags[1, k]
-        if not bad and satisfied(layer_ptr, var_idx, tsign, L, flags):
-            ok = True
-            break
-        if count < best:
-            best = count
-            since = 0
-        else:
-            since += 1
-            if stall_iterations > 0 and since >= stall_iterations:
-                break
+    tsign = np.zeros((layer_ptr.size - 1, WIDTH), np.int32)
+    set_target_signs(check_idx, target, tsign)
+    it, ok = iterate(layer_ptr, var_idx, tsign, L, R, max_iterations, stall_iterations)
     for v in range(n):
         out_bits[v] = 1 if L[labels[v]] < 0 else 0
     return it, ok
