@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from bsc import bsc_frames  # tests/distill/bsc.py
 
 from satqkd.distill.ldpc import (
     CodeFamily,
@@ -22,16 +23,6 @@ from satqkd.errors import InputError
 FAMILY = CodeFamily.default()
 
 
-def _bsc_frames(
-    frames: int, frame_bits: int, qber: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Alice's random frames and Bob's copies through a BSC with crossover ``qber``."""
-    rng = np.random.default_rng(seed)
-    alice = rng.integers(0, 2, size=(frames, frame_bits), dtype=np.uint8)
-    flips = (rng.random((frames, frame_bits)) < qber).astype(np.uint8)
-    return alice, alice ^ flips
-
-
 def _parity_matrix(code: RateAdaptedCode) -> sp.csr_matrix:
     graph = code.mother.graph
     ones = np.ones(graph.edges, np.int64)
@@ -40,7 +31,7 @@ def _parity_matrix(code: RateAdaptedCode) -> sp.csr_matrix:
 
 def test_syndrome_is_h_times_x_mod_2() -> None:
     code = FAMILY.select(0.02, 3000, sample_bits=None)
-    alice, _ = _bsc_frames(3, 3000, 0.0, seed=1)
+    alice, _ = bsc_frames(3, 3000, 0.0, seed=1)
     syndromes = code.syndromes(alice, np.random.default_rng(5))
     # Rebuild the full codeword words (same punctured bits from the same seed).
     punct = np.random.default_rng(5).integers(0, 2, size=(3, code.punctured), dtype=np.uint8)
@@ -83,7 +74,7 @@ def test_punctured_positions_are_untainted() -> None:
 @pytest.mark.parametrize("qber", [0.01, 0.03])
 def test_decode_recovers_alice_frames(qber: float, kernel: str) -> None:
     frame_bits = 20_000
-    alice, bob = _bsc_frames(6, frame_bits, qber, seed=int(qber * 1000))
+    alice, bob = bsc_frames(6, frame_bits, qber, seed=int(qber * 1000))
     # Short frames need more margin than 100-kbit ones: code for a 20 % higher QBER.
     code = FAMILY.select(1.2 * qber, frame_bits, sample_bits=None)
     syndromes = code.syndromes(alice)
@@ -99,7 +90,7 @@ def test_decode_recovers_alice_frames(qber: float, kernel: str) -> None:
 
 def test_decode_100_kbit_frames_with_estimated_qber() -> None:
     qber = 0.02
-    alice, bob = _bsc_frames(3, 100_000, qber, seed=7)
+    alice, bob = bsc_frames(3, 100_000, qber, seed=7)
     estimate = np.random.default_rng(8).binomial(10_000, qber) / 10_000
     code = FAMILY.select(estimate, 100_000, sample_bits=10_000)
     results = code.decode_many(code.syndromes(alice), bob, estimate)
@@ -115,7 +106,7 @@ def test_design_efficiency_is_met_at_the_design_qber() -> None:
     qber = 0.02
     code = FAMILY.select(qber, 100_000, sample_bits=None)
     assert code.efficiency(qber) <= 1.20  # the README's stated bound at 2 %
-    alice, bob = _bsc_frames(4, 100_000, qber, seed=21)
+    alice, bob = bsc_frames(4, 100_000, qber, seed=21)
     results = code.decode_many(code.syndromes(alice), bob, qber)
     for sent, result in zip(alice, results, strict=True):
         assert result.converged
@@ -148,7 +139,7 @@ def test_a_frames_result_does_not_depend_on_the_frames_decoded_before_it() -> No
     first sweep): decoding the frames in reverse order must give each frame the same result."""
     qber = 0.03
     code = FAMILY.select(qber, 5000, sample_bits=None)
-    alice, bob = _bsc_frames(10, 5000, qber * 1.15, seed=33)  # some frames fail
+    alice, bob = bsc_frames(10, 5000, qber * 1.15, seed=33)  # some frames fail
     syndromes = code.syndromes(alice, np.random.default_rng(3))
     forward = code.decode_many(syndromes, bob, qber, max_iterations=60, lanes=2,
                                kernel="lanes")
@@ -172,7 +163,7 @@ def test_discretised_density_evolution_brackets_the_regular_3_6_threshold() -> N
 def test_frame_far_above_threshold_is_reported_not_converged() -> None:
     frame_bits = 5000
     code = FAMILY.select(0.01, frame_bits, sample_bits=None)
-    alice, bob = _bsc_frames(4, frame_bits, 0.06, seed=3)
+    alice, bob = bsc_frames(4, frame_bits, 0.06, seed=3)
     results = code.decode_many(code.syndromes(alice), bob, 0.01, max_iterations=30)
     for sent, result in zip(alice, results, strict=True):
         assert not result.converged
@@ -188,7 +179,7 @@ def test_description_round_trip_gives_identical_code() -> None:
     assert rebuilt.leak_bits == code.leak_bits
     np.testing.assert_array_equal(rebuilt.key_positions, code.key_positions)
     np.testing.assert_array_equal(rebuilt.punctured_positions, code.punctured_positions)
-    alice, _ = _bsc_frames(1, 10_000, 0.0, seed=11)
+    alice, _ = bsc_frames(1, 10_000, 0.0, seed=11)
     np.testing.assert_array_equal(
         rebuilt.syndrome(alice[0], np.random.default_rng(1)),
         code.syndrome(alice[0], np.random.default_rng(1)),

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from bsc import bsc_frames  # tests/distill/bsc.py
 
 from satqkd.distill.ldpc import CodeFamily, RateAdaptedCode, decoder, row_decoder
 
 FAMILY = CodeFamily.default()
-
-
-def _bsc_frames(
-    frames: int, frame_bits: int, qber: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    alice = rng.integers(0, 2, size=(frames, frame_bits), dtype=np.uint8)
-    return alice, alice ^ (rng.random((frames, frame_bits)) < qber).astype(np.uint8)
 
 
 def _rows(
@@ -79,10 +72,10 @@ def test_layers_are_variable_disjoint_and_cover_every_edge_once() -> None:
         assert layers.padded_edges < 1.25 * graph.edges
 
 
-def test_row_kernel_decodes_bsc_frames() -> None:
+def test_row_kernel_decodesbsc_frames() -> None:
     qber, frame_bits = 0.02, 20_000
     code = FAMILY.select(1.2 * qber, frame_bits, sample_bits=None)
-    alice, bob = _bsc_frames(3, frame_bits, qber, seed=4)
+    alice, bob = bsc_frames(3, frame_bits, qber, seed=4)
     syndromes = code.syndromes(alice, np.random.default_rng(1))
     out, iters, conv = _rows(code, syndromes, code.channel_llrs(bob, qber), 200)
     assert conv.all()
@@ -95,7 +88,7 @@ def test_row_kernel_agrees_with_lane_kernel_on_which_frames_converge() -> None:
     order) must fail the same frames up to rare borderline cases, with similar iterations."""
     qber, frame_bits = 0.03, 5000
     code = FAMILY.select(qber, frame_bits, sample_bits=None)
-    alice, bob = _bsc_frames(24, frame_bits, 1.1 * qber, seed=8)
+    alice, bob = bsc_frames(24, frame_bits, 1.1 * qber, seed=8)
     syndromes = code.syndromes(alice, np.random.default_rng(2))
     priors = code.channel_llrs(bob, qber)
     rows = _rows(code, syndromes, priors, 60)
@@ -110,7 +103,7 @@ def test_row_kernel_agrees_with_lane_kernel_on_which_frames_converge() -> None:
 def test_row_kernel_reports_a_frame_beyond_capacity_as_not_converged() -> None:
     frame_bits = 5000
     code = FAMILY.select(0.01, frame_bits, sample_bits=None)
-    alice, bob = _bsc_frames(2, frame_bits, 0.06, seed=3)
+    alice, bob = bsc_frames(2, frame_bits, 0.06, seed=3)
     out, iters, conv = _rows(code, code.syndromes(alice), code.channel_llrs(bob, 0.01), 30)
     assert not conv.any()
     assert np.all(iters == 30)
@@ -120,7 +113,7 @@ def test_row_kernel_reports_a_frame_beyond_capacity_as_not_converged() -> None:
 def test_a_frames_result_does_not_depend_on_the_frame_decoded_before_it() -> None:
     qber = 0.03
     code = FAMILY.select(qber, 5000, sample_bits=None)
-    alice, bob = _bsc_frames(4, 5000, 1.15 * qber, seed=33)
+    alice, bob = bsc_frames(4, 5000, 1.15 * qber, seed=33)
     syndromes = code.syndromes(alice, np.random.default_rng(3))
     priors = code.channel_llrs(bob, qber)
     forward = _rows(code, syndromes, priors, 60)
@@ -132,7 +125,7 @@ def test_a_frames_result_does_not_depend_on_the_frame_decoded_before_it() -> Non
 def test_decode_many_picks_the_row_kernel_for_few_frames() -> None:
     qber, frame_bits = 0.02, 5000
     code = FAMILY.select(1.2 * qber, frame_bits, sample_bits=None)
-    alice, bob = _bsc_frames(2, frame_bits, qber, seed=12)
+    alice, bob = bsc_frames(2, frame_bits, qber, seed=12)
     syndromes = code.syndromes(alice, np.random.default_rng(6))
     out, iters, conv = _rows(code, syndromes, code.channel_llrs(bob, qber), 200)
     for kernel in ("auto", "rows"):
