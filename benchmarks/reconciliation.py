@@ -16,7 +16,9 @@ known and QBER from a ``--sample-bits`` sample (one estimate per ``--pass-frames
 mean f = mean leak / (F · H(QBER)) with leak = m − p + revealed bits (the verification tag
 excluded, as in the one-way figures), FER (not decoded after every reveal), mean reveal
 rounds, and decoder throughput on one core (frame bits per second of decoder wall time over
-all attempts, failed ones included).
+all attempts, failed ones included). ``--blind-extra/-start/-step/-top/-top-sigmas/-ratio``
+override :class:`.BlindFamily` fields for parameter studies; the QBER estimates and frames
+do not depend on them (common random numbers), so settings compare on the same frames.
 
 ``--throughput`` mode: decoder speed at the design points (QBER known, leak from
 ``f_design``), single thread, process CPU time: Mbit/s of key frames over ``--frames`` frames
@@ -128,13 +130,20 @@ def run_known(qber: float, f: float, frames: int, max_iter: int, seed: int) -> d
 
 
 def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | None,
-              max_iter: int, seed: int, **options: object) -> dict:
+              max_iter: int, seed: int, family_options: dict | None = None,
+              **options: object) -> dict:
     """Blind reconciliation with a code chosen per pass from the known or sampled QBER;
-    ``options`` go to :func:`reconcile_blind` (warm, continue_iterations, stall_iterations)."""
+    ``family_options`` override :class:`.BlindFamily` fields (extra_fraction, start_factor,
+    step_fraction, top_factor), ``options`` go to :func:`reconcile_blind` (warm,
+    continue_iterations, stall_iterations). The QBER estimates and frames come from their
+    own generator, so every family setting sees the same frames (common random numbers)."""
+    from dataclasses import replace
+
     from satqkd.distill.ldpc.blind import BlindFamily, reconcile_blind
 
     rng = np.random.default_rng(seed)
-    family = BlindFamily.default()
+    code_rng = np.random.default_rng(seed + 1_000_000)  # punctured values: varies with p
+    family = replace(BlindFamily.default(), **(family_options or {}))
     leaks: list[int] = []
     ok: list[bool] = []
     rounds: list[int] = []
@@ -147,7 +156,7 @@ def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | Non
                     else (rng.binomial(sample_bits, qber) + 1.0) / (sample_bits + 2.0))
         code = family.select(estimate, FRAME_BITS, sample_bits=sample_bits)
         alice, bob = _frames(rng, count, qber)
-        out = reconcile_blind(code, alice, bob, estimate, rng, max_iter, **options)
+        out = reconcile_blind(code, alice, bob, estimate, code_rng, max_iter, **options)
         leaks += out.leak_bits.tolist()
         ok += out.ok.tolist()
         rounds += out.reveal_rounds.tolist()
@@ -291,6 +300,21 @@ def main() -> None:
     parser.add_argument("--blind-stall", type=int, default=-1,
                         help="early stop after this many iterations without a new minimum of "
                              "unsatisfied checks (0: off, -1: library default)")
+    parser.add_argument("--blind-extra", type=float, default=0.0,
+                        help="BlindFamily.extra_fraction (0: the library default)")
+    parser.add_argument("--blind-start", type=float, default=0.0,
+                        help="BlindFamily.start_factor (0: the library default)")
+    parser.add_argument("--blind-step", type=float, default=0.0,
+                        help="BlindFamily.step_fraction (0: the library default)")
+    parser.add_argument("--blind-top", type=float, default=0.0,
+                        help="BlindFamily.top_factor (0: the library default)")
+    parser.add_argument("--blind-ratio", type=float, default=0.0,
+                        help="BlindFamily.ratio of the mother-code grid, count scaled to cover "
+                             "the same range (0: the library default)")
+    parser.add_argument("--blind-top-sigmas", type=float, default=0.0,
+                        help="BlindFamily.top_sigmas (0: the library default)")
+    parser.add_argument("--blind-modes", default="known,sampled",
+                        help="--blind: comma list of rows per QBER, known and/or sampled")
     parser.add_argument("--throughput", action="store_true",
                         help="single-thread decoder CPU time at the design points")
     parser.add_argument("--kernel", choices=("lanes", "rows"), default="lanes",
@@ -323,14 +347,25 @@ def main() -> None:
                                     else blind.BLIND_CONTINUE_ITERATIONS),
             "stall_iterations": (args.blind_stall if args.blind_stall >= 0
                                  else blind.BLIND_STALL_ITERATIONS)}
+        family_options = {name: value for name, value in (
+            ("extra_fraction", args.blind_extra), ("start_factor", args.blind_start),
+            ("step_fraction", args.blind_step), ("top_factor", args.blind_top),
+            ("ratio", args.blind_ratio), ("top_sigmas", args.blind_top_sigmas)) if value}
+        if args.blind_ratio:
+            default = blind.BlindFamily.default()
+            span = math.log(default.ratio) * (default.count - 1)
+            family_options["count"] = math.ceil(span / math.log(args.blind_ratio) - 1e-9) + 1
         print(f"{'QBER':>6} {'QBER':>8} {'f':>6} {'FER':>7} {'rounds':>6} {'max':>4} "
               f"{'iter':>6} {'Mbit/s':>7}   (blind, {args.frames} frames, {args.pass_frames} "
-              f"per estimate, {cap} iterations per attempt, {options}; f without the "
-              f"verification tag; iter = iterations per frame over all attempts)")
+              f"per estimate, {cap} iterations per attempt, {options}, family "
+              f"{family_options or 'default'}; f without the verification tag; iter = "
+              f"iterations per frame over all attempts)")
+        modes = [(label, None if label == "known" else args.sample_bits)
+                 for label in args.blind_modes.split(",")]
         for i, qber in enumerate(qbers):
-            for label, sample in (("known", None), ("sampled", args.sample_bits)):
+            for label, sample in modes:
                 r = run_blind(qber, args.frames, args.pass_frames, sample, cap, seed=4000 + i,
-                              **options)
+                              family_options=family_options, **options)
                 print(f"{qber:6.3f} {label:>8} {r['f']:6.3f} {r['fer']:7.3f} "
                       f"{r['rounds']:6.2f} {r['max_rounds']:4d} {r['iterations']:6.1f} "
                       f"{r['mbit_s']:7.3f}", flush=True)
