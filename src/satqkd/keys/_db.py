@@ -25,8 +25,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -166,32 +166,19 @@ class Database:
             conn = self._local.conn = self._connect("FULL")
         return conn
 
-    @contextmanager
-    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+    def write(self, *, durable: bool = True) -> _Write:
         """A write transaction holding the database's write lock from its first statement.
 
-        Inside a batch of this thread (:meth:`open_batch`) it is a savepoint of the
-        batch's transaction instead: all or nothing as well, but durable only once the
-        batch is committed and the WAL synced. ``durable=False`` (only meaningful in a
-        batch) says that the caller may be answered before these writes are on disk,
-        because they can be rebuilt from another store's durable record after a crash
-        (see :meth:`satqkd.keys.etsi014.Kme.reconcile`); outside a batch every write
+        Use as ``with db.write() as conn:``. Inside a batch of this thread
+        (:meth:`open_batch`) it is a savepoint of the batch's transaction instead: all
+        or nothing as well, but durable only once the batch is committed and the WAL
+        synced. ``durable=False`` (only meaningful in a batch) says that the caller may
+        be answered before these writes are on disk, because they can be rebuilt from
+        another store's durable record after a crash (see
+        :meth:`satqkd.keys.etsi014.Kme.reconcile`); outside a batch every write
         transaction is committed with ``synchronous=FULL`` regardless.
         """
-        batch: Batch | None = getattr(self._local, "batch", None)
-        if batch is not None:
-            with batch.savepoint(durable) as conn:
-                yield conn
-            return
-        conn = self.conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        return _Write(self, durable)
 
     def open_batch(self) -> Batch:
         """Start a batch on this thread: hold the write lock until :meth:`close_batch`.
@@ -312,6 +299,39 @@ class Database:
         self._local = threading.local()
 
 
+class _Write:
+    """:meth:`Database.write`'s context manager: a class, cheaper than a generator (hot path)."""
+
+    __slots__ = ("_conn", "_db", "_durable", "_in_batch")
+
+    def __init__(self, db: Database, durable: bool) -> None:
+        self._db = db
+        self._durable = durable
+
+    def __enter__(self) -> sqlite3.Connection:
+        db = self._db
+        batch: Batch | None = getattr(db._local, "batch", None)
+        self._in_batch = batch is not None
+        if batch is not None:
+            return batch.enter(self._durable)
+        conn = self._conn = db.conn()
+        db._write_lock.acquire()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            db._write_lock.release()
+            raise
+        return conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self._in_batch:  # the batch's end_op keeps or undoes the operation
+            return
+        try:
+            self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._db._write_lock.release()
+
+
 def _fdatasync(fd: int) -> None:
     """``fdatasync`` where the OS has it (as SQLite's unix VFS uses), else ``fsync``."""
     (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(fd)
@@ -339,12 +359,12 @@ class Batch:
         self._op_open = False
         self._op_durable = False
 
-    @contextmanager
-    def savepoint(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+    def enter(self, durable: bool = True) -> sqlite3.Connection:
         """The connection, inside the transaction and the current operation's savepoint.
 
         The atomic unit inside a batch is the operation: a store method that fails
-        half-way is undone with the rest of its operation.
+        half-way is undone with the rest of its operation (:meth:`end_op`), so there is
+        nothing to do when the method's own ``with`` block ends.
         """
         c = self.conn
         if not self.begun:
@@ -355,7 +375,7 @@ class Batch:
                 c.execute("SAVEPOINT op")
             self._op_open = True
         self._op_durable = self._op_durable or durable
-        yield c
+        return c
 
     def end_op(self, ok: bool) -> None:
         """Close the current operation: keep its writes (``ok``) or roll them back."""

