@@ -60,3 +60,32 @@ def test_routing_matrix_rows() -> None:
     assert m[0, 1] == m[1, 0] == 0.01
     assert m[2, 3] == m[3, 2] == 0.02
     assert np.all(m[:2, 2:] == 0.5) and np.all(m[2:, :2] == 0.5)
+
+
+def test_simulated_onboard_compensation_sets_the_residual(
+    jinan1: Mission, jinan: Station, reference_pass: SelectedPass
+) -> None:
+    """With ``polarisation_probe_photons`` the residual comes from running the QWP-QWP-HWP
+    procedure on a random fibre with noisy probes: its added QBER falls as ≈ 0.4/N."""
+    geometry = pass_geometry(reference_pass.orbit, jinan, reference_pass.window_start_unix_s,
+                             reference_pass.window_end_unix_s, step_s=10.0)
+    e_c = contrast_error(jinan1.satellite.payload.polarisation_contrast_db)
+    added = {}
+    for photons in (1_000, 100_000):
+        payload = jinan1.satellite.payload.model_copy(
+            update={"polarisation_probe_photons": photons})
+        per_pass = []
+        for seed in range(150):
+            error_z, error_x, misalignment_deg = pass_polarisation_errors(
+                geometry, payload, jinan, seed=seed)
+            assert np.all(error_z == error_z[0]) and np.all(misalignment_deg >= 0.0)
+            per_pass.append(0.5 * (error_z[0] + error_x[0]) - e_c)
+        added[photons] = float(np.mean(per_pass))
+        assert min(per_pass) >= -1e-12
+    assert 0.2 / 1_000 < added[1_000] < 0.8 / 1_000
+    assert added[100_000] < added[1_000] / 30
+    # Without the ground's HWP the frame rotation still comes on top of that residual.
+    payload = jinan1.satellite.payload.model_copy(update={"polarisation_probe_photons": 10_000})
+    free = jinan.model_copy(update={"polarisation_compensation": False})
+    error_z, _, _ = pass_polarisation_errors(geometry, payload, free, seed=1)
+    assert error_z.max() > 10 * error_z[0]

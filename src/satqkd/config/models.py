@@ -161,6 +161,12 @@ class Payload(_Model):
         default=1.0, ge=0.0, le=45.0,
         description="RMS residual of the onboard fibre compensation (QWP-QWP-HWP)",
     )
+    polarisation_probe_photons: int | None = Field(
+        default=None, ge=100,
+        description=("photons per probe state of the onboard compensation; when set, the "
+                     "residual comes from simulating the Poincaré procedure on a random "
+                     "fibre instead of polarisation_residual_deg"),
+    )
     classical: ClassicalLink = ClassicalLink()
 
 

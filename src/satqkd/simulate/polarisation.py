@@ -14,7 +14,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from satqkd.config.models import Payload, Station
-from satqkd.photonics.polarisation import error_from_misalignment, frame_rotation_angle_rad
+from satqkd.photonics.jones import random_su2, rotation_angle_rad, rotator
+from satqkd.photonics.polarisation import (
+    bb84_errors,
+    compensate_fibre,
+    error_from_misalignment,
+    frame_rotation_angle_rad,
+)
 from satqkd.simulate.geometry import PassGeometry
 
 
@@ -29,13 +35,19 @@ def pass_polarisation_errors(
     """Error probabilities in Z and in X, and the misalignment angle (deg), vs time.
 
     The onboard residual is one draw per pass, Gaussian with the payload's RMS
-    ``polarisation_residual_deg``. With the ground's motorised HWP
+    ``polarisation_residual_deg`` — or, with ``polarisation_probe_photons`` set, the residual
+    Jones matrix the QWP-QWP-HWP procedure leaves on a Haar-random fibre when its probe
+    Stokes parameters carry the binomial noise of that many photons per basis
+    (:func:`satqkd.photonics.polarisation.compensate_fibre`; then Z and X errors differ).
+    With the ground's motorised HWP
     (``station.polarisation_compensation``) the frame rotation is taken as cancelled
     exactly (a drive error ε would add 2ε, see
     :func:`satqkd.photonics.polarisation.ground_hwp_angle_rad`); without it the frame
     turns by :func:`satqkd.photonics.polarisation.frame_rotation_angle_rad`.
     """
     rng = np.random.default_rng([seed, 0x9015])
+    if payload.polarisation_probe_photons is not None:
+        return _probed_compensation_errors(geometry, payload, station, rng)
     residual_rad = np.radians(payload.polarisation_residual_deg) * rng.standard_normal()
     if station.polarisation_compensation:
         delta = np.full_like(geometry.t_s, residual_rad)
@@ -47,6 +59,28 @@ def pass_polarisation_errors(
         delta = residual_rad + (rotation - rotation[0])
     error = error_from_misalignment(delta, contrast_error(payload.polarisation_contrast_db))
     return error, error.copy(), np.degrees(delta)
+
+
+def _probed_compensation_errors(
+    geometry: PassGeometry, payload: Payload, station: Station, rng: np.random.Generator
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Errors vs time from the simulated onboard compensation of a random fibre."""
+    fibre = random_su2((), rng)
+    residual = compensate_fibre(fibre, shots_per_basis=payload.polarisation_probe_photons,
+                                seed=rng).residual_jones
+    if station.polarisation_compensation:
+        link = np.broadcast_to(residual, (geometry.t_s.size, 2, 2))
+    else:
+        rotation = frame_rotation_angle_rad(
+            geometry.sat_itrs_km, geometry.sat_velocity_km_s, geometry.station_itrs_km
+        )
+        link = rotator(rotation - rotation[0]) @ residual
+    pol_z, pol_x = bb84_errors(link)
+    e_c = contrast_error(payload.polarisation_contrast_db)
+    error_z = e_c + (1.0 - 2.0 * e_c) * pol_z
+    error_x = e_c + (1.0 - 2.0 * e_c) * pol_x
+    # The Poincaré-sphere rotation angle is twice the frame misalignment of a linear state.
+    return error_z, error_x, np.degrees(rotation_angle_rad(link)) / 2.0
 
 
 def routing_matrix_from_errors(error_z: float, error_x: float) -> NDArray[np.float64]:
