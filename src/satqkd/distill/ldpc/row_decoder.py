@@ -44,8 +44,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from satqkd.distill.ldpc.row_layers import DUMMY_LLR, RowLayers, build_row_layers, row_layers
-from satqkd.distill.ldpc.row_sweep import gather, iterate, scatter, set_target_signs
+from satqkd.distill.ldpc.row_layers import RowLayers, build_row_layers, row_layers
+from satqkd.distill.ldpc.row_sweep import gather, scatter
 from satqkd.distill.ldpc.row_warm import RowState, decode_frame_warm, decode_warm
 from satqkd.distill.ldpc.simd import WIDTH
 
@@ -87,16 +87,11 @@ def decode_frames_rows(
     frames, n = priors.shape
     L = np.empty(n + 1, np.float32)
     R = np.zeros((var_idx.shape[0], WIDTH), np.int16)
-    tsign = np.zeros((layer_ptr.size - 1, WIDTH), np.int32)
+    used_prior = np.empty(n, np.float32)
     for f in range(frames):
-        for v in range(n):
-            L[labels[v]] = priors[f, v]
-        L[n] = DUMMY_LLR
-        R[:] = 0
-        set_target_signs(check_idx, targets[f], tsign)
-        it, ok = iterate(layer_ptr, var_idx, tsign, L, R, max_iterations, 0)
-        for v in range(n):
-            out_bits[f, v] = 1 if L[labels[v]] < 0 else 0
+        # A cold start of the warm-restart decoder, without early stop: L = prior, R = 0.
+        it, ok = decode_frame_warm(layer_ptr, var_idx, check_idx, labels, priors[f], targets[f],
+                                   max_iterations, 0, False, L, R, used_prior, out_bits[f])
         out_iterations[f] = it
         out_converged[f] = ok
 
