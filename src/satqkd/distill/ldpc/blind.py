@@ -123,10 +123,13 @@ class BlindCode:
         """Punctured bits revealed after ``steps`` reveal steps."""
         return min(self.punctured, max(0, steps) * self.step_bits)
 
-    def reveal_positions(self, step: int) -> np.ndarray:
-        """Mother-code positions whose values reveal step ``step`` (1-based) discloses."""
+    def _check_step(self, step: int) -> None:
         if not 1 <= step <= self.steps:
             raise ValueError(f"reveal step {step} outside 1..{self.steps}")
+
+    def reveal_positions(self, step: int) -> np.ndarray:
+        """Mother-code positions whose values reveal step ``step`` (1-based) discloses."""
+        self._check_step(step)
         return self.reveal_order[self.revealed_after(step - 1): self.revealed_after(step)]
 
     def leak_bits(self, revealed: int) -> int:
@@ -174,7 +177,7 @@ class BlindCode:
     def reveal(self, values: np.ndarray, step: int) -> np.ndarray:
         """The values (uint8) that reveal step ``step`` discloses, from one frame's
         :meth:`encode` values."""
-        self.reveal_positions(step)  # validates step
+        self._check_step(step)
         return np.asarray(values, np.uint8)[self.revealed_after(step - 1):
                                             self.revealed_after(step)].copy()
 
@@ -307,15 +310,12 @@ class BlindFamily:
         if frame_bits < 256:
             raise InputError("frame too short for LDPC reconciliation", field="frame_bits",
                              value=frame_bits)
-        variance = 0.0
-        if sample_bits:
-            q = max(qber_estimate, 1.0 / sample_bits)
-            variance = q * (1.0 - q) / sample_bits
+        sample_sigma = CodeFamily.sample_sigma(qber_estimate, sample_bits)
         # The frame's own error rate scatters around the QBER too (binomial in F bits).
         frame_sigma = math.sqrt(qber_estimate * (1.0 - qber_estimate) / frame_bits)
-        q_top = qber_estimate + math.hypot(self.top_sigmas * math.sqrt(variance),
+        q_top = qber_estimate + math.hypot(self.top_sigmas * sample_sigma,
                                            self.frame_sigmas * frame_sigma)
-        q_low = max(qber_estimate - self.start_sigmas * math.sqrt(variance), 0.5 * qber_estimate)
+        q_low = max(qber_estimate - self.start_sigmas * sample_sigma, 0.5 * qber_estimate)
         top = math.ceil(self.top_factor * self.one_way.design_efficiency(q_top) * frame_bits
                         * binary_entropy(q_top))
         if top > self.checks(self.count - 1, frame_bits):

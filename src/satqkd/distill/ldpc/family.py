@@ -100,12 +100,20 @@ class CodeFamily:
         q, f = np.array(self.f_design).T
         return float(np.interp(qber, q, f))
 
+    @staticmethod
+    def sample_sigma(qber_estimate: float, sample_bits: int | None) -> float:
+        """σ_N = √(q̂(1−q̂)/N) of a QBER sample of N bits, with q̂ floored at 1/N so a
+        zero-error sample still has margin; 0 without a sample (QBER known)."""
+        if not sample_bits:
+            return 0.0
+        q = max(qber_estimate, 1.0 / sample_bits)
+        return math.sqrt(q * (1.0 - q) / sample_bits)
+
     def upper_qber(self, qber_estimate: float, sample_bits: int | None, sigmas: float) -> float:
-        """q̂ + z √(q̂(1−q̂)/N), with q̂ floored at 1/N so a zero-error sample still has margin."""
+        """q̂ + z σ_N (:meth:`sample_sigma`)."""
         if not sample_bits:
             return qber_estimate
-        q = max(qber_estimate, 1.0 / sample_bits)
-        return qber_estimate + sigmas * math.sqrt(q * (1.0 - q) / sample_bits)
+        return qber_estimate + sigmas * self.sample_sigma(qber_estimate, sample_bits)
 
     def select(
         self,
