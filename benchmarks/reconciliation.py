@@ -58,6 +58,12 @@ def _frames(rng: np.random.Generator, count: int, qber: float) -> tuple[np.ndarr
     return alice, alice ^ (rng.random((count, FRAME_BITS)) < qber).astype(np.uint8)
 
 
+def _sampled_qber(rng: np.random.Generator, sample_bits: int, qber: float) -> float:
+    """The satellite's QBER estimate from a binomial sample of ``sample_bits`` sifted bits
+    (errors + 1)/(N + 2), as the protocol computes it."""
+    return (rng.binomial(sample_bits, qber) + 1.0) / (sample_bits + 2.0)
+
+
 def _decode_frames(
     code: RateAdaptedCode, alice: np.ndarray, bob: np.ndarray, syndromes: np.ndarray,
     qber_decoder: float, max_iter: int,
@@ -98,7 +104,7 @@ def run_ours(
     done = 0
     while done < frames:
         count = min(pass_frames, frames - done)
-        estimate = (rng.binomial(sample_bits, qber) + 1.0) / (sample_bits + 2.0)
+        estimate = _sampled_qber(rng, sample_bits, qber)
         t0 = time.perf_counter()
         code = family.select(
             estimate, FRAME_BITS, sample_bits=sample_bits, confidence_sigmas=sigmas
@@ -154,7 +160,7 @@ def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | Non
     while done < frames:
         count = min(pass_frames, frames - done)
         estimate = (qber if sample_bits is None
-                    else (rng.binomial(sample_bits, qber) + 1.0) / (sample_bits + 2.0))
+                    else _sampled_qber(rng, sample_bits, qber))
         code = family.select(estimate, FRAME_BITS, sample_bits=sample_bits)
         alice, bob = _frames(rng, count, qber)
         out = reconcile_blind(code, alice, bob, estimate, code_rng, max_iter, **options)
