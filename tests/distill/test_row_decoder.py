@@ -137,3 +137,40 @@ def test_decode_many_picks_the_row_kernel_for_few_frames() -> None:
     assert all(r.converged for r in code.decode_many(syndromes, bob, qber, kernel="lanes"))
     with np.testing.assert_raises(ValueError):
         code.decode_many(syndromes, bob, qber, kernel="columns")
+
+
+def test_lane_kernel_hands_slow_frames_to_the_row_kernel(monkeypatch) -> None:
+    """A frame the lane kernel has not solved within HANDOFF_ITERATIONS leaves its lane
+    (iterations -1, nothing written) and decode_many finishes it with the row kernel: its
+    result is then exactly the row kernel's, the others' exactly the lane kernel's."""
+    from satqkd.distill.ldpc import code as code_module
+
+    qber, frame_bits = 0.03, 5000
+    code = FAMILY.select(qber, frame_bits, sample_bits=None)
+    alice, bob = bsc_frames(20, frame_bits, 1.05 * qber, seed=21)
+    syndromes = code.syndromes(alice, np.random.default_rng(5))
+    priors = code.channel_llrs(bob, qber)
+    lanes = _lanes(code, syndromes, priors, 200)
+    rows = _rows(code, syndromes, priors, 200)
+    limit = int(np.median(lanes[1]))
+    slow = lanes[1] > limit
+    assert 0 < slow.sum() < 20
+
+    graph = code.mother.graph
+    out = np.zeros((20, graph.n), np.uint8)
+    iters = np.zeros(20, np.int64)
+    conv = np.zeros(20, np.bool_)
+    decoder.decode_frames(graph.row_ptr, graph.col_idx, priors, syndromes, 200,
+                          decoder.MAX_LANES, out, iters, conv, limit)
+    np.testing.assert_array_equal(iters < 0, slow)
+    np.testing.assert_array_equal(iters[~slow], lanes[1][~slow])
+    np.testing.assert_array_equal(out[~slow], lanes[0][~slow])
+    assert not out[slow].any()  # nothing written for a handed-off frame
+
+    monkeypatch.setattr(code_module, "HANDOFF_ITERATIONS", limit)
+    results = code.decode_many(syndromes, bob, qber, kernel="lanes")
+    expected_iters = np.where(slow, rows[1], lanes[1])
+    expected_bits = np.where(slow[:, None], rows[0], lanes[0])[:, code.key_positions]
+    assert [r.iterations for r in results] == expected_iters.tolist()
+    np.testing.assert_array_equal(np.stack([r.bits for r in results]), expected_bits)
+    assert [r.converged for r in results] == np.where(slow, rows[2], lanes[2]).tolist()

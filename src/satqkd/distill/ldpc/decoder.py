@@ -217,6 +217,7 @@ def decode_frames(
     out_bits: np.ndarray,
     out_iterations: np.ndarray,
     out_converged: np.ndarray,
+    handoff_iterations: int = 0,
 ) -> None:
     """Decode ``priors.shape[0]`` frames with layered sum-product, ``lanes`` at a time
     (at most :data:`MAX_LANES`; more are decoded as that many).
@@ -224,6 +225,11 @@ def decode_frames(
     ``priors``: channel LLRs ``[frames, n]`` (float32, positive favours bit 0);
     ``targets``: syndromes to meet ``[frames, m]`` (uint8). Writes hard decisions
     ``out_bits[frames, n]``, iterations used and whether the syndrome was met.
+
+    ``handoff_iterations`` > 0: a frame still unsolved after that many iterations leaves its
+    lane to the next frame, with ``out_iterations = -1`` and nothing else written (the
+    caller finishes it another way, e.g. with the one-frame row kernel): a slow frame near
+    the end of a batch would otherwise keep 16 lanes' worth of sweeps running for one.
     """
     frames, n = priors.shape
     m = row_ptr.size - 1
@@ -276,12 +282,15 @@ def decode_frames(
                 _hard_decisions(L, k, hard)
                 ok = _lane_satisfied(row_ptr, col_idx, tsign, k, hard)
             if not ok and lane_iter[k] < max_iterations:
-                continue
-            if not ok:
-                _hard_decisions(L, k, hard)
-            out_bits[f, :] = hard
-            out_iterations[f] = lane_iter[k]
-            out_converged[f] = ok
+                if handoff_iterations <= 0 or lane_iter[k] < handoff_iterations:
+                    continue
+                out_iterations[f] = -1  # handed off: the caller decodes it
+            else:
+                if not ok:
+                    _hard_decisions(L, k, hard)
+                out_bits[f, :] = hard
+                out_iterations[f] = lane_iter[k]
+                out_converged[f] = ok
             lane_iter[k] = 0
             if nxt < frames:
                 _load_lane(k, nxt, priors, targets, L, rfac, tsign)
