@@ -81,3 +81,39 @@ def test_first_sweep_ignores_stale_messages() -> None:
     _, R_zero, _ = _update(q, np.zeros_like(stale), target, first_sweep=True)
     np.testing.assert_array_equal(R_stale, R_zero)
     assert np.all(np.abs(R_zero / 1024.0 - _reference(q, target)) <= 2.0**-11 + 1e-3 * R_CAP)
+
+
+def test_half_precision_posteriors_round_like_numpy_float16() -> None:
+    """The kernel stores posteriors as IEEE half bits (uint16): loads widen them exactly,
+    stores round to nearest like numpy's float16, and an update on half posteriors gives the
+    float32 update's messages and its posteriors rounded to half precision."""
+    from numba import njit
+
+    from satqkd.distill.ldpc.simd import half_bits, load, store
+
+    @njit
+    def through(src: np.ndarray, dst: np.ndarray, scalar_out: np.ndarray) -> None:
+        store(dst, 0, load(src, 0))
+        for k in range(src.shape[1]):
+            scalar_out[k] = half_bits(src[0, k])
+
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0, 30, size=W - 4), [0.0, -0.0, 1e-6, 70000.0]])
+    x = x.astype(np.float32)[None, :]
+    vec, scalar = np.zeros((1, W), np.uint16), np.zeros(W, np.uint16)
+    through(x, vec, scalar)
+    with np.errstate(over="ignore"):
+        expected = x.astype(np.float16).view(np.uint16)
+    np.testing.assert_array_equal(vec, expected)
+    np.testing.assert_array_equal(scalar, expected[0])
+
+    degree, target = 20, rng.random(W) < 0.5
+    q = (rng.uniform(0, 12, size=(degree, W)) * rng.choice([-1, 1], size=(degree, W)))
+    L_half = q.astype(np.float16)
+    L32, R32, flags32 = _update(L_half.astype(np.float32), np.zeros((degree, W), np.int16),
+                                target, first_sweep=True)
+    Lh, Rh, flagsh = _update(L_half.view(np.uint16), np.zeros((degree, W), np.int16),
+                             target, first_sweep=True)
+    np.testing.assert_array_equal(Rh, R32)
+    np.testing.assert_array_equal(Lh.view(np.float16), L32.astype(np.float16))
+    np.testing.assert_array_equal(flagsh, flags32)

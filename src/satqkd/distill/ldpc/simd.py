@@ -16,7 +16,9 @@ kernels stay portable.
   :func:`select`, :func:`bits` / :func:`from_bits` (bit casts), :func:`to_float` /
   :func:`to_int` (value conversions, truncating), :func:`load` / :func:`store` of row ``i``
   of a C-contiguous ``[rows, WIDTH]`` array (float32 ↔ F32; int32 ↔ I32; int16 rows are
-  sign-extended to I32 on load and truncated on store).
+  sign-extended to I32 on load and truncated on store; uint16 rows hold IEEE
+  half-precision bits, widened to F32 on load and rounded to nearest on store:
+  ``vcvtph2ps`` / ``vcvtps2ph``), :func:`half_bits` (a float32 scalar's half bits).
 
 Rows are addressed as ``row · WIDTH`` elements from the array's start: the caller guarantees
 the ``[rows, WIDTH]`` C-contiguous shape, and there is no bounds check.
@@ -306,7 +308,21 @@ def select(typingctx: object, m: types.Type, a: types.Type, b: types.Type) -> ob
     return a(m, a, b), codegen
 
 
-_LOADS = {types.float32: ("f", None), types.int32: ("i", None), types.int16: ("i", 16)}
+@intrinsic
+def half_bits(typingctx: object, x: types.Type) -> object:
+    """The IEEE half-precision bits (uint16) of the float32 scalar ``x``, rounded to nearest:
+    numba has no float16 type, so half-precision arrays are uint16 arrays of these bits."""
+    if x != types.float32:
+        return None
+
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
+        return builder.bitcast(builder.fptrunc(args[0], ir.HalfType()), ir.IntType(16))
+
+    return types.uint16(x), codegen
+
+
+_LOADS = {types.float32: ("f", None), types.int32: ("i", None), types.int16: ("i", 16),
+          types.uint16: ("f", 16)}
 
 
 def _row_pointer(
@@ -335,6 +351,9 @@ def load(typingctx: object, arr: types.Type, row: types.Type) -> object:
         ptr = _row_pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1], element)
         value = builder.load(ptr, align=element.width // 8 if narrow else 4,
                              typ=ir.VectorType(element, WIDTH))
+        if narrow and kind == "f":  # IEEE half-precision bits → float32 (vcvtph2ps)
+            half = builder.bitcast(value, ir.VectorType(ir.HalfType(), WIDTH))
+            return builder.fpext(half, _LLVM["f"])
         return builder.sext(value, _LLVM["i"]) if narrow else value
 
     return (F32 if kind == "f" else I32)(arr, row), codegen
@@ -353,7 +372,13 @@ def store(typingctx: object, arr: types.Type, row: types.Type, value: types.Type
     def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> object:
         element = ir.IntType(narrow) if narrow else _ELEMENT[value.kind]
         ptr = _row_pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1], element)
-        data = builder.trunc(args[2], ir.VectorType(element, WIDTH)) if narrow else args[2]
+        if narrow and value.kind == "f":  # float32 → IEEE half bits, rounded to nearest
+            half = builder.fptrunc(args[2], ir.VectorType(ir.HalfType(), WIDTH))
+            data = builder.bitcast(half, ir.VectorType(element, WIDTH))
+        elif narrow:
+            data = builder.trunc(args[2], ir.VectorType(element, WIDTH))
+        else:
+            data = args[2]
         builder.store(data, ptr, align=element.width // 8 if narrow else 4)
         return context.get_dummy_value()
 
