@@ -325,7 +325,7 @@ def fsync_latency_ms(directory: Path, n: int = 50) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="timed run per scenario")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 50], help="closed loop")
+    parser.add_argument("--clients", type=int, nargs="*", default=[1, 50], help="closed loop")
     parser.add_argument(
         "--paced",
         nargs="*",

@@ -97,7 +97,7 @@ def test_status_has_exactly_the_spec_fields(api: Api) -> None:
 def test_enc_then_dec_gives_identical_keys_once(api: Api) -> None:
     enc = _keys(api("alice", "GET", "/api/v1/keys/bob/enc_keys", params={"number": 3}))
     assert len(enc) == 3 and all(len(k) == 32 for k in enc.values())
-    assert all(uuid.UUID(kid).version == 4 for kid in enc)
+    assert all(uuid.UUID(kid).version == 7 for kid in enc)
     ids = list(enc)
     body = {"key_IDs": [{"key_ID": kid} for kid in ids[:2]]}
     assert _keys(api("bob", "POST", "/api/v1/keys/alice/dec_keys", json=body)) == {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
+import numpy as np
 import pytest
 
 from satqkd.keys import InsufficientKeyError, KeyStore, Provenance
@@ -13,13 +15,30 @@ from satqkd.keys.records import new_key_id
 LINK = "jinan1-sat:jinan"
 
 
-def test_new_key_ids_are_version_4_uuids_spelled_as_uuid_does() -> None:
+def test_new_key_ids_are_version_7_uuids_spelled_as_uuid_does() -> None:
+    before_ms = time.time_ns() // 1_000_000
     ids = [new_key_id() for _ in range(2000)]
+    after_ms = time.time_ns() // 1_000_000
     assert len(set(ids)) == len(ids)
+    stamps = []
     for kid in ids:
         parsed = uuid.UUID(kid)
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
         assert str(parsed) == kid  # lower-case hex, 8-4-4-4-12
+        stamps.append(parsed.int >> 80)
+    # The 48-bit millisecond prefix is the creation time: IDs sort in creation order
+    # (to the millisecond), so the store's key-ID index grows at its right edge.
+    assert before_ms <= stamps[0] and stamps[-1] <= after_ms
+    assert stamps == sorted(stamps)
+    # The 74 other bits are random: about half of each is set.
+    rand = np.array([[(uuid.UUID(k).int >> i) & 1 for i in range(62)] for k in ids[:500]])
+    assert np.all(np.abs(rand.mean(axis=0) - 0.5) < 0.12)
+
+
+def test_new_stores_use_small_pages(stores) -> None:
+    """A new store has 1 KiB pages (a quarter of the WAL bytes per key-service write)."""
+    sat: KeyStore = stores("jinan1-sat")
+    assert sat._db.conn().execute("PRAGMA page_size").fetchone()[0] == 1024
 
 
 def test_failed_write_rolls_back_and_releases_the_write_lock(stores, rng) -> None:

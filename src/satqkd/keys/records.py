@@ -8,6 +8,7 @@ caller, name it the same way whatever order they write it in.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,15 +25,20 @@ BLOCK_NAMESPACE = uuid.UUID("5b8f3c1e-3d0a-4e55-9a51-6a2b7f1c0d42")
 
 
 def new_key_id() -> str:
-    """A random key ID: a version-4 UUID string, exactly as ``str(uuid.uuid4())`` spells it.
+    """A new key ID: a version-7 UUID (RFC 9562) string, spelled as ``str(uuid.UUID)`` does.
 
-    Built from the 16 random bytes directly (the version and variant bits set by
-    hand), at a third of ``uuid.uuid4``'s cost: one is made per key on the key
-    service's hot path.
+    48 bits of Unix time in milliseconds, then 74 random bits (version and variant set
+    by hand), built from the bytes directly at a third of :mod:`uuid`'s cost. Why
+    time-ordered rather than version 4: the store's key table is indexed by key ID, and
+    a random ID lands every insert on a random leaf page of that index, one more page
+    for each key in the WAL (and in the next checkpoint); time-ordered IDs append at
+    the right edge, so the keys of one batch share its last page. ETSI GS QKD 014 asks
+    only for a UUID. What the time prefix reveals, the millisecond a key was carved,
+    is no secret of the key, and 74 random bits keep IDs unguessable and collision-free.
     """
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40  # version 4
-    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    b = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    b[6] = (b[6] & 0x0F) | 0x70  # version 7
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 / 9562 variant
     h = b.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
