@@ -186,7 +186,8 @@ def _serve(
             store.close()
         err.print(
             f"group commit: {commits.n_ops} operations in {commits.n_batches} batches,"
-            f" {commits.n_syncs} WAL syncs ({commits.n_inline} on the event loop)",
+            f" {commits.n_syncs} WAL syncs ({commits.n_inline} on the event loop,"
+            f" {commits.mean_sync_ms:.2f} ms each on average)",
             soft_wrap=True,
         )
 

@@ -109,6 +109,12 @@ class GroupCommitter:
         """WAL syncs run so far (all stores)."""
         return sum(s.n_syncs for s in self._syncers)
 
+    @property
+    def mean_sync_ms(self) -> float:
+        """Mean duration of the WAL syncs so far, milliseconds (0 before the first)."""
+        n = self.n_syncs
+        return 1e3 * sum(s.total_sync_s for s in self._syncers) / n if n else 0.0
+
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in the next batch; return its result once the batch is durable.
 

@@ -55,6 +55,8 @@ class WalSyncer:
         #: Running mean of the sync time, seconds; syncs run.
         self.sync_s = 0.0
         self.n_syncs = 0
+        #: Seconds spent in syncs, all together.
+        self.total_sync_s = 0.0
         self._thread = threading.Thread(target=self._run, name="satqkd-wal-sync", daemon=True)
         self._thread.start()
 
@@ -86,7 +88,9 @@ class WalSyncer:
         try:
             self.store.sync_wal()
         finally:
-            self.sync_s += 0.1 * (time.perf_counter() - t0 - self.sync_s)
+            took = time.perf_counter() - t0
+            self.sync_s += 0.1 * (took - self.sync_s)
+            self.total_sync_s += took
             self.n_syncs += 1
 
     def _run(self) -> None:
