@@ -4,9 +4,11 @@ Starts ``satqkd keys serve`` as a separate process on 127.0.0.1 with a throw-awa
 and two node stores (link jinan–hefei) filled with key material, then drives it: each
 *pair* is a master SAE's ``GET enc_keys`` (one 256-bit key) followed by the slave
 SAE's ``POST dec_keys`` for that key, the two keys compared. Runs with 1 client and
-with 50 concurrent clients for a fixed time each and reports pairs/s, p50/p99 pair
-latency and the number of keys delivered twice (key IDs or key bytes seen twice;
-must be 0).
+with 50 concurrent clients in a closed loop (each starts its next pair when the last is
+done: the service's capacity), and 50 clients paced at 1,000 and 1,500 pairs/s in all
+(the goal's load: latency at a given rate), for a fixed time each, and reports pairs/s,
+p50/p99 pair latency and the number of keys delivered twice (key IDs or key bytes seen
+twice; must be 0).
 
 The client must not be the bottleneck: each client holds two persistent TLS
 connections (one per SAE, handshakes before timing) and speaks HTTP/1.1 itself over
@@ -329,7 +331,7 @@ def main() -> None:
     parser.add_argument(
         "--paced",
         nargs="*",
-        default=["50:1000"],
+        default=["50:1000", "50:1500"],
         help="paced runs CLIENTS:PAIRS_PER_S (all clients together)",
     )
     parser.add_argument("--blocks", type=int, default=64, help="500-kbit blocks per store")
