@@ -36,7 +36,7 @@ Done = Callable[[BaseException | None], None]
 
 #: Seconds between passive checkpoints of each store.
 CHECKPOINT_PERIOD_S = 1.0
-#: A WAL longer than this many frames (4 KiB pages: 16 MiB) after a passive checkpoint gets a
+#: A WAL longer than this many frames (1 KiB pages: 4 MiB) after a passive checkpoint gets a
 #: second one under the store's write lock, which lets the next writer restart it. That
 #: one stalls the service for a WAL and a database fsync, so it is kept rare.
 RESTART_FRAMES = 4096
