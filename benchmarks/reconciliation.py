@@ -28,6 +28,11 @@ while the slowest frames finish. Run with ``NUMBA_NUM_THREADS=1``. ``--kernel ro
 the check-parallel single-frame kernel instead (frames decoded one after another, as the
 ground station decodes packets as they arrive; kernel cost from 3 sweeps of one frame).
 
+Every mode first prints the *one-way floor*: the least f that any one-way scheme (any code,
+any decoder) can have on frames of this length at FER 1 % and 0.1 %
+(:func:`satqkd.distill.ldpc.limits.min_efficiency`, an exact converse), the yardstick for
+the measured f (blind reconciliation is interactive and not bound by it).
+
 The reference is PyPI ``ldpc`` v2 ``BpDecoder`` (product_sum, serial schedule, same max
 iterations) decoding the error pattern from s_A ⊕ H·y on the same codes; it is much slower,
 so it runs on ``--reference-frames`` only.
@@ -261,6 +266,17 @@ def run_throughput(
             "ns_edge": best / (sweeps * lanes * graph.edges) * 1e9, "edges": graph.edges}
 
 
+def _print_floor(qbers: list[float], frame_bits: int) -> None:
+    """The least f any one-way scheme can have on these frames at FER 1 % and 0.1 %
+    (:mod:`satqkd.distill.ldpc.limits`, exact converse), the yardstick for the f below."""
+    from satqkd.distill.ldpc.limits import min_efficiency
+
+    floors = " / ".join(f"{min_efficiency(q, frame_bits, 0.01):.3f}" for q in qbers)
+    strict = " / ".join(f"{min_efficiency(q, frame_bits, 0.001):.3f}" for q in qbers)
+    print(f"one-way floor, any code, {frame_bits}-bit frames, QBER "
+          f"{' / '.join(f'{q:g}' for q in qbers)}: f >= {floors} at FER 1 %, {strict} at 0.1 %")
+
+
 def _print_design() -> None:
     """Asymptotic thresholds of the shipped distributions: Monte Carlo DE (two seeds) and
     discretised DE (deterministic, Δ = 0.1)."""
@@ -379,6 +395,7 @@ def main() -> None:
                       f"{r['mbit_s']:7.3f}", flush=True)
         return
 
+    _print_floor(qbers, args.frame_bits)
     if args.throughput:
         print(f"{'QBER':>6} {'f':>6} {'FER':>7} {'iter':>6} {'max':>4} {'Mbit/s':>7} "
               f"{'ns/edge/frame/iter':>19}   (QBER known, {args.frames} frames, CPU time, "
