@@ -34,6 +34,18 @@ def _lanes(
     return out, iters, conv
 
 
+def _near_threshold(
+    frames: int, excess: float, seed: int, syndrome_seed: int
+) -> tuple[RateAdaptedCode, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """5-kbit frames at QBER 3 % × ``excess`` on the 3 % design code (some fail):
+    code, Alice's and Bob's frames, syndromes and Bob's priors."""
+    qber, frame_bits = 0.03, 5000
+    code = FAMILY.select(qber, frame_bits, sample_bits=None)
+    alice, bob = bsc_frames(frames, frame_bits, excess * qber, seed=seed)
+    syndromes = code.syndromes(alice, np.random.default_rng(syndrome_seed))
+    return code, alice, bob, syndromes, code.channel_llrs(bob, qber)
+
+
 def test_layers_are_variable_disjoint_and_cover_every_edge_once() -> None:
     for qber, frame_bits in ((0.01, 20_000), (0.05, 5000)):
         graph = FAMILY.select(qber, frame_bits, sample_bits=None).mother.graph
@@ -86,11 +98,7 @@ def test_row_kernel_decodesbsc_frames() -> None:
 def test_row_kernel_agrees_with_lane_kernel_on_which_frames_converge() -> None:
     """Near the threshold some frames fail; the row kernel (same arithmetic, other check
     order) must fail the same frames up to rare borderline cases, with similar iterations."""
-    qber, frame_bits = 0.03, 5000
-    code = FAMILY.select(qber, frame_bits, sample_bits=None)
-    alice, bob = bsc_frames(24, frame_bits, 1.1 * qber, seed=8)
-    syndromes = code.syndromes(alice, np.random.default_rng(2))
-    priors = code.channel_llrs(bob, qber)
+    code, alice, _, syndromes, priors = _near_threshold(24, 1.1, seed=8, syndrome_seed=2)
     rows = _rows(code, syndromes, priors, 60)
     lanes = _lanes(code, syndromes, priors, 60)
     assert 0 < lanes[2].sum() < 24  # both outcomes occur
@@ -145,11 +153,8 @@ def test_lane_kernel_hands_slow_frames_to_the_row_kernel(monkeypatch) -> None:
     result is then exactly the row kernel's, the others' exactly the lane kernel's."""
     from satqkd.distill.ldpc import code as code_module
 
-    qber, frame_bits = 0.03, 5000
-    code = FAMILY.select(qber, frame_bits, sample_bits=None)
-    alice, bob = bsc_frames(20, frame_bits, 1.05 * qber, seed=21)
-    syndromes = code.syndromes(alice, np.random.default_rng(5))
-    priors = code.channel_llrs(bob, qber)
+    code, _, bob, syndromes, priors = _near_threshold(20, 1.05, seed=21, syndrome_seed=5)
+    qber = 0.03
     lanes = _lanes(code, syndromes, priors, 200)
     rows = _rows(code, syndromes, priors, 200)
     limit = int(np.median(lanes[1]))

@@ -194,7 +194,7 @@ def _check_update(
 def _hard_decisions(L: np.ndarray, k: int, hard: np.ndarray) -> None:
     """Lane k's hard decisions (1 where L < 0) into ``hard``: one pass over L, so that the
     random gathers of the parity test hit a 1-byte-per-bit array that fits in cache instead
-    of a 64-byte row of L each, and the output is a plain copy."""
+    of a 32-byte row of L each, and the output is a plain copy."""
     for v in range(L.shape[0]):
         x = L[v, k]  # half bits: negative and not −0
         hard[v] = 1 if (x & 0x8000) != 0 and (x & 0x7FFF) != 0 else 0
