@@ -34,6 +34,16 @@ def _lanes(
     return out, iters, conv
 
 
+def _decodable(
+    frames: int, frame_bits: int, seed: int, syndrome_seed: int
+) -> tuple[RateAdaptedCode, np.ndarray, np.ndarray, np.ndarray]:
+    """Frames at QBER 2 % on the code designed for 2.4 % (all decode): code, Alice's and
+    Bob's frames, syndromes."""
+    code = FAMILY.select(1.2 * 0.02, frame_bits, sample_bits=None)
+    alice, bob = bsc_frames(frames, frame_bits, 0.02, seed=seed)
+    return code, alice, bob, code.syndromes(alice, np.random.default_rng(syndrome_seed))
+
+
 def _near_threshold(
     frames: int, excess: float, seed: int, syndrome_seed: int
 ) -> tuple[RateAdaptedCode, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -85,10 +95,8 @@ def test_layers_are_variable_disjoint_and_cover_every_edge_once() -> None:
 
 
 def test_row_kernel_decodesbsc_frames() -> None:
-    qber, frame_bits = 0.02, 20_000
-    code = FAMILY.select(1.2 * qber, frame_bits, sample_bits=None)
-    alice, bob = bsc_frames(3, frame_bits, qber, seed=4)
-    syndromes = code.syndromes(alice, np.random.default_rng(1))
+    qber = 0.02
+    code, alice, bob, syndromes = _decodable(3, 20_000, seed=4, syndrome_seed=1)
     out, iters, conv = _rows(code, syndromes, code.channel_llrs(bob, qber), 200)
     assert conv.all()
     assert np.all((iters >= 1) & (iters < 100))
@@ -131,10 +139,8 @@ def test_a_frames_result_does_not_depend_on_the_frame_decoded_before_it() -> Non
 
 
 def test_decode_many_picks_the_row_kernel_for_few_frames() -> None:
-    qber, frame_bits = 0.02, 5000
-    code = FAMILY.select(1.2 * qber, frame_bits, sample_bits=None)
-    alice, bob = bsc_frames(2, frame_bits, qber, seed=12)
-    syndromes = code.syndromes(alice, np.random.default_rng(6))
+    qber = 0.02
+    code, _, bob, syndromes = _decodable(2, 5000, seed=12, syndrome_seed=6)
     out, iters, conv = _rows(code, syndromes, code.channel_llrs(bob, qber), 200)
     for kernel in ("auto", "rows"):
         results = code.decode_many(syndromes, bob, qber, kernel=kernel)

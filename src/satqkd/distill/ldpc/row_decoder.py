@@ -46,7 +46,7 @@ from numba import njit
 
 from satqkd.distill.ldpc.row_layers import RowLayers, build_row_layers, row_layers
 from satqkd.distill.ldpc.row_sweep import gather, scatter
-from satqkd.distill.ldpc.row_warm import RowState, decode_frame_warm, decode_warm
+from satqkd.distill.ldpc.row_warm import RowState, decode_frame_warm
 from satqkd.distill.ldpc.simd import WIDTH
 
 __all__ = [
@@ -123,5 +123,18 @@ def decode(
                            priors, targets, int(max_iterations), out_bits, out_iterations,
                            out_converged)
         return
-    decode_warm(mother, priors, targets, max_iterations, out_bits, out_iterations,
-                out_converged, states, stall_iterations)
+    if states is not None and len(states) != priors.shape[0]:
+        raise ValueError(f"{len(states)} states for {priors.shape[0]} frames")
+    for f in range(priors.shape[0]):
+        state = states[f] if states is not None else RowState.for_code(mother)
+        if state.L.size != layers.n + 1 or state.R.shape != (layers.var_idx.shape[0], WIDTH):
+            raise ValueError("decoder state is not of this code")
+        target = np.ascontiguousarray(targets[f], np.uint8)
+        warm = state.target is not None and np.array_equal(state.target, target)
+        it, ok = decode_frame_warm(
+            layers.layer_ptr, layers.var_idx, layers.check_idx, layers.labels,
+            np.ascontiguousarray(priors[f], np.float32), target, int(max_iterations),
+            int(stall_iterations), warm, state.L, state.R, state.prior, out_bits[f])
+        state.target = target.copy()
+        out_iterations[f] = it
+        out_converged[f] = ok

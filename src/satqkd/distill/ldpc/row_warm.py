@@ -3,8 +3,8 @@
 Blind reconciliation decodes a frame again after each reveal. Layered BP keeps
 L = prior + Σ R exactly, so keeping the check messages R and moving each posterior by its
 prior's change continues the previous attempt instead of starting over
-(:func:`decode_frame_warm`); :func:`decode_warm` does that frame by frame with one
-:class:`RowState` per frame, and adds an optional early stop of attempts that stall.
+(:func:`decode_frame_warm`, with an optional early stop of attempts that stall);
+:func:`.row_decoder.decode` runs it frame by frame with one :class:`RowState` per frame.
 """
 
 from __future__ import annotations
@@ -77,36 +77,3 @@ def decode_frame_warm(
     for v in range(n):
         out_bits[v] = 1 if L[labels[v]] < 0 else 0
     return it, ok
-
-
-def decode_warm(
-    mother: object,
-    priors: np.ndarray,
-    targets: np.ndarray,
-    max_iterations: int,
-    out_bits: np.ndarray,
-    out_iterations: np.ndarray,
-    out_converged: np.ndarray,
-    states: list[RowState] | None,
-    stall_iterations: int,
-) -> None:
-    """Decode frames one by one with :func:`decode_frame_warm` (arrays as in
-    :func:`.row_decoder.decode_frames_rows`): frame i continues from ``states[i]`` when that
-    holds a previous attempt against the same syndrome, else starts cold (a fresh state when
-    ``states`` is None), and the state is left holding this attempt."""
-    layers = row_layers(mother)
-    if states is not None and len(states) != priors.shape[0]:
-        raise ValueError(f"{len(states)} states for {priors.shape[0]} frames")
-    for f in range(priors.shape[0]):
-        state = states[f] if states is not None else RowState.for_code(mother)
-        if state.L.size != layers.n + 1 or state.R.shape != (layers.var_idx.shape[0], WIDTH):
-            raise ValueError("decoder state is not of this code")
-        target = np.ascontiguousarray(targets[f], np.uint8)
-        warm = state.target is not None and np.array_equal(state.target, target)
-        it, ok = decode_frame_warm(
-            layers.layer_ptr, layers.var_idx, layers.check_idx, layers.labels,
-            np.ascontiguousarray(priors[f], np.float32), target, int(max_iterations),
-            int(stall_iterations), warm, state.L, state.R, state.prior, out_bits[f])
-        state.target = target.copy()
-        out_iterations[f] = it
-        out_converged[f] = ok
