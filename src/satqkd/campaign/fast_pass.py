@@ -129,17 +129,17 @@ def fast_pass(mission: Mission, station: Station, channel: ChannelModel) -> Fast
         det = c_at[j + 1] - c_at[j]
         err = np.minimum(e_at[j + 1] - e_at[j], det)
         q_est = (e_window[j + 1] + 1.0) / (s_end[j + 1] - s_start[j + 1] + 2.0)
+        q_packet = float(err.sum() / max(det.sum(), 1))
         if proto.reconciliation == "blind":
             # Blind reveals until the packet decodes: its leak follows the packet's own
             # QBER (measured mean efficiency), not the sampled estimate.
-            q_packet = float(err.sum() / max(det.sum(), 1))
             leak = math.ceil(expected_blind_leak_bits(min(max(q_packet, 1e-4), 0.45),
                                                       proto.packet_bits))
         else:
             leak = ec_leak_bits(family, min(q_est, 0.45), proto.packet_bits)
         leak += proto.verification_tag_bits
         packets.append({"t_s": round(float(t_at[j + 1]), 3),
-                        "qber": round(float(err.sum() / max(det.sum(), 1)), 6),
+                        "qber": round(q_packet, 6),
                         "decoded": True, "leak_bits": leak})
         packet_counts.append((det.reshape(3, 2), err.reshape(3, 2), leak))
     payload = mission.satellite.payload

@@ -186,7 +186,15 @@ def error_from_misalignment(
     ``rotator(δ)``.
     """
     delta = np.asarray(misalignment_rad, dtype=np.float64)
-    return contrast_error + (1.0 - 2.0 * contrast_error) * np.sin(delta) ** 2
+    return with_contrast(np.sin(delta) ** 2, contrast_error)
+
+
+def with_contrast(polarisation_error: ArrayLike, contrast_error: float) -> NDArray[np.float64]:
+    """``e_c + (1 − 2 e_c) e_pol``: an error probability ``polarisation_error`` of the link's
+    polarisation optics combined with the source's finite-contrast error ``e_c``
+    (depolarised with probability ``2 e_c``)."""
+    e = np.asarray(polarisation_error, dtype=np.float64)
+    return contrast_error + (1.0 - 2.0 * contrast_error) * e
 
 
 @dataclass(frozen=True)

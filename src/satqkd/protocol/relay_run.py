@@ -62,8 +62,7 @@ def relay_between(
     if station_a == station_b:
         raise InputError("the two stations must differ", source="--to")
     run_a = run_pass(mission, station_a, start=start, seed=seed, duration_s=duration_s,
-                     sim_progress=sim_progress,
-                     progress=progress)
+                     sim_progress=sim_progress, progress=progress)
     end_a = run_a.simulation.geometry.start_unix_s + run_a.simulation.geometry.duration_s
     run_b = run_pass(mission, station_b, start=from_unix_s(end_a), seed=seed + 1,
                      duration_s=duration_s, sim_progress=sim_progress, progress=progress)

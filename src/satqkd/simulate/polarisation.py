@@ -20,6 +20,7 @@ from satqkd.photonics.polarisation import (
     compensate_fibre,
     error_from_misalignment,
     frame_rotation_angle_rad,
+    with_contrast,
 )
 from satqkd.simulate.geometry import PassGeometry
 
@@ -52,13 +53,18 @@ def pass_polarisation_errors(
     if station.polarisation_compensation:
         delta = np.full_like(geometry.t_s, residual_rad)
     else:
-        rotation = frame_rotation_angle_rad(
-            geometry.sat_itrs_km, geometry.sat_velocity_km_s, geometry.station_itrs_km
-        )
-        # The frame is aligned once, at the start of the window, and then left alone.
-        delta = residual_rad + (rotation - rotation[0])
+        delta = residual_rad + _frame_drift_rad(geometry)
     error = error_from_misalignment(delta, contrast_error(payload.polarisation_contrast_db))
     return error, error.copy(), np.degrees(delta)
+
+
+def _frame_drift_rad(geometry: PassGeometry) -> NDArray[np.float64]:
+    """The frame's rotation since the start of the window, rad, without the ground's HWP:
+    the frame is aligned once, at the start, and then left alone."""
+    rotation = frame_rotation_angle_rad(
+        geometry.sat_itrs_km, geometry.sat_velocity_km_s, geometry.station_itrs_km
+    )
+    return rotation - rotation[0]
 
 
 def _probed_compensation_errors(
@@ -71,14 +77,10 @@ def _probed_compensation_errors(
     if station.polarisation_compensation:
         link = np.broadcast_to(residual, (geometry.t_s.size, 2, 2))
     else:
-        rotation = frame_rotation_angle_rad(
-            geometry.sat_itrs_km, geometry.sat_velocity_km_s, geometry.station_itrs_km
-        )
-        link = rotator(rotation - rotation[0]) @ residual
+        link = rotator(_frame_drift_rad(geometry)) @ residual
     pol_z, pol_x = bb84_errors(link)
     e_c = contrast_error(payload.polarisation_contrast_db)
-    error_z = e_c + (1.0 - 2.0 * e_c) * pol_z
-    error_x = e_c + (1.0 - 2.0 * e_c) * pol_x
+    error_z, error_x = with_contrast(pol_z, e_c), with_contrast(pol_x, e_c)
     # The Poincaré-sphere rotation angle is twice the frame misalignment of a linear state.
     return error_z, error_x, np.degrees(rotation_angle_rad(link)) / 2.0
 
