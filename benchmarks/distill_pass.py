@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--mission", default="jinan1")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--reconciliation", choices=("one-way", "blind"), default=None,
+    parser.add_argument("--reconciliation", choices=("one-way", "blind", "guided"), default=None,
                         help="override the mission's reconciliation (default: as configured)")
     args = parser.parse_args()
     mission = load_mission(args.mission)

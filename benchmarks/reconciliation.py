@@ -19,6 +19,10 @@ rounds, and decoder throughput on one core (frame bits per second of decoder wal
 all attempts, failed ones included). ``--blind-extra/-start/-step/-top/-top-sigmas/-ratio``
 override :class:`.BlindFamily` fields for parameter studies; the QBER estimates and frames
 do not depend on them (common random numbers), so settings compare on the same frames.
+``--blind --guided``: the same rows for guided reconciliation
+(:mod:`satqkd.distill.ldpc.guided`: the ground names its least reliable key bits, the
+satellite discloses them; leak = m − p + disclosed bits); ``--blind-start/-step`` override
+:class:`.GuidedFamily` fields.
 
 ``--throughput`` mode: decoder speed at the design points (QBER known, leak from
 ``f_design``), single thread, process CPU time: Mbit/s of key frames over ``--frames`` frames
@@ -143,19 +147,23 @@ def run_known(qber: float, f: float, frames: int, max_iter: int, seed: int) -> d
 
 def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | None,
               max_iter: int, seed: int, family_options: dict | None = None,
-              **options: object) -> dict:
+              guided: bool = False, **options: object) -> dict:
     """Blind reconciliation with a code chosen per pass from the known or sampled QBER;
     ``family_options`` override :class:`.BlindFamily` fields (extra_fraction, start_factor,
     step_fraction, top_factor), ``options`` go to :func:`reconcile_blind` (warm,
     continue_iterations, stall_iterations). The QBER estimates and frames come from their
-    own generator, so every family setting sees the same frames (common random numbers)."""
+    own generator, so every family setting sees the same frames (common random numbers).
+    ``guided``: guided reveals (:mod:`satqkd.distill.ldpc.guided`, :class:`.GuidedFamily`
+    fields) instead of punctured ones."""
     from dataclasses import replace
 
     from satqkd.distill.ldpc.blind import BlindFamily, reconcile_blind
+    from satqkd.distill.ldpc.guided import GuidedFamily, reconcile_guided
 
     rng = np.random.default_rng(seed)
     code_rng = np.random.default_rng(seed + 1_000_000)  # punctured values: varies with p
-    family = replace(BlindFamily.default(), **(family_options or {}))
+    family = replace(GuidedFamily.default() if guided else BlindFamily.default(),
+                     **(family_options or {}))
     leaks: list[int] = []
     ok: list[bool] = []
     rounds: list[int] = []
@@ -168,7 +176,12 @@ def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | Non
                     else _sampled_qber(rng, sample_bits, qber))
         code = family.select(estimate, FRAME_BITS, sample_bits=sample_bits)
         alice, bob = _frames(rng, count, qber)
-        out = reconcile_blind(code, alice, bob, estimate, code_rng, max_iter, **options)
+        if guided:
+            options.pop("warm", None)  # guided attempts always continue the previous one
+            out = reconcile_guided(code, alice, bob, estimate, code_rng, max_iterations=max_iter,
+                                   **options)
+        else:
+            out = reconcile_blind(code, alice, bob, estimate, code_rng, max_iter, **options)
         leaks += out.leak_bits.tolist()
         ok += out.ok.tolist()
         rounds += out.reveal_rounds.tolist()
@@ -315,6 +328,9 @@ def main() -> None:
                         help="key bits per frame (e.g. 1000000 for the long-frame check)")
     parser.add_argument("--blind", action="store_true",
                         help="blind reconciliation: f, FER, reveal rounds, throughput")
+    parser.add_argument("--guided", action="store_true",
+                        help="with --blind: guided reveals (the ground's least reliable key "
+                             "bits) instead of punctured bits")
     parser.add_argument("--blind-max-iter", type=int, default=0,
                         help="iteration cap per blind attempt (0: the library default)")
     parser.add_argument("--blind-cold", action="store_true",
@@ -375,12 +391,16 @@ def main() -> None:
             ("extra_fraction", args.blind_extra), ("start_factor", args.blind_start),
             ("step_fraction", args.blind_step), ("top_factor", args.blind_top),
             ("ratio", args.blind_ratio), ("top_sigmas", args.blind_top_sigmas)) if value}
+        if args.guided:
+            family_options = {name: value for name, value in (
+                ("start_factor", args.blind_start), ("step_fraction", args.blind_step)) if value}
         if args.blind_ratio:
             default = blind.BlindFamily.default()
             span = math.log(default.ratio) * (default.count - 1)
             family_options["count"] = math.ceil(span / math.log(args.blind_ratio) - 1e-9) + 1
         print(f"{'QBER':>6} {'QBER':>8} {'f':>6} {'FER':>7} {'rounds':>6} {'max':>4} "
-              f"{'iter':>6} {'Mbit/s':>7}   (blind, {args.frames} frames, {args.pass_frames} "
+              f"{'iter':>6} {'Mbit/s':>7}   ({'guided' if args.guided else 'blind'}, "
+              f"{args.frames} frames, {args.pass_frames} "
               f"per estimate, {cap} iterations per attempt, {options}, family "
               f"{family_options or 'default'}; f without the verification tag; iter = "
               f"iterations per frame over all attempts)")
@@ -389,8 +409,8 @@ def main() -> None:
         for i, qber in enumerate(qbers):
             for label, sample in modes:
                 r = run_blind(qber, args.frames, args.pass_frames, sample, cap, seed=4000 + i,
-                              family_options=family_options, **options)
-                print(f"{qber:6.3f} {label:>8} {r['f']:6.3f} {r['fer']:7.3f} "
+                              family_options=family_options, guided=args.guided, **options)
+                print(f"{qber:6.3f} {label:>8} {r['f']:6.4f} {r['fer']:7.3f} "
                       f"{r['rounds']:6.2f} {r['max_rounds']:4d} {r['iterations']:6.1f} "
                       f"{r['mbit_s']:7.3f}", flush=True)
         return

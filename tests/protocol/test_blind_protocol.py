@@ -1,4 +1,4 @@
-"""The live protocol with blind reconciliation (reveal requests over the link)."""
+"""The live protocol with blind and guided reconciliation (reveal requests over the link)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 from satqkd.config import Mission, Station
 from satqkd.distill.ldpc.blind import BlindFamily
+from satqkd.distill.ldpc.guided import GuidedFamily
 from satqkd.protocol.ground import report_leak_bits
 from satqkd.protocol.run import LinkFaults, PassRun, run_pass
 from satqkd.simulate.pass_simulation import PassSimulation
@@ -14,9 +15,9 @@ from satqkd.simulate.pass_simulation import PassSimulation
 SEED = 5
 
 
-@pytest.fixture(scope="module")
-def blind_mission(mission: Mission) -> Mission:
-    protocol = mission.protocol.model_copy(update={"reconciliation": "blind"})
+@pytest.fixture(scope="module", params=["blind", "guided"])
+def blind_mission(request: pytest.FixtureRequest, mission: Mission) -> Mission:
+    protocol = mission.protocol.model_copy(update={"reconciliation": request.param})
     return mission.model_copy(update={"protocol": protocol})
 
 
@@ -30,6 +31,18 @@ def blind_run(blind_mission: Mission, station: Station, short_pass: PassSimulati
     return _run(blind_mission, station, short_pass)
 
 
+def _syndrome_leak(mission: Mission, qber: float, sample_bits: int, rounds: int) -> int:
+    """m − p plus the bits ``rounds`` reveal steps disclose, for the mission's scheme."""
+    proto = mission.protocol
+    if proto.reconciliation == "guided":
+        guided = GuidedFamily.default().select(qber, frame_bits=proto.packet_bits,
+                                               sample_bits=sample_bits)
+        return guided.leak_bits(sum(guided.step_size(k) for k in range(1, rounds + 1)))
+    blind = BlindFamily.default().select(qber, frame_bits=proto.packet_bits,
+                                         sample_bits=sample_bits)
+    return blind.leak_bits(blind.revealed_after(rounds))
+
+
 def test_blind_pass_keys_match_and_every_leaked_bit_is_charged(
     blind_run: PassRun, blind_mission: Mission
 ) -> None:
@@ -40,15 +53,14 @@ def test_blind_pass_keys_match_and_every_leaked_bit_is_charged(
     for b in out.ground_keys:
         assert np.array_equal(out.ground_keys[b].bits, out.satellite_keys[b].bits)
     proto = blind_mission.protocol
-    family = BlindFamily.default()
     for p, est in zip(packets, out.satellite.state.estimates, strict=True):
-        code = family.select(est.qber, frame_bits=proto.packet_bits,
-                             sample_bits=est.sample_bits)
-        revealed = code.revealed_after(p.reveal_rounds)
-        assert p.leak_bits == (code.code.mother.m - code.punctured + revealed
-                               + proto.verification_tag_bits + report_leak_bits(proto.packet_bits))
-    # The satellite forgets a packet's punctured values once it is resolved.
-    assert not out.satellite._punctured
+        leak = _syndrome_leak(blind_mission, est.qber, est.sample_bits, p.reveal_rounds)
+        assert p.leak_bits == (leak + proto.verification_tag_bits
+                               + report_leak_bits(proto.packet_bits))
+    if proto.reconciliation == "guided":
+        assert any(p.reveal_rounds for p in packets)  # the start leak is below most needs
+    # The satellite forgets a packet's reveal state once it is resolved.
+    assert not out.satellite._punctured and not out.satellite._guided
 
 
 def test_blind_pass_under_link_faults_gives_the_same_keys(

@@ -61,7 +61,8 @@ def examples() -> list[Message]:
         EndOfPass(299),
         Close(3),
         DecodeReport(7, 1, 100_000, 812),
-        RevealRequest(7, 3),
+        RevealRequest(7, 3, np.zeros(0, dtype=U32)),
+        RevealRequest(7, 4, np.array([3, 17, 99_999], dtype=U32)),
         Reveal(7, 3, 12, np.array([0b10110011, 0b01010000], dtype=U8)),
     ]
 

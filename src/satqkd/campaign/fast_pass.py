@@ -10,8 +10,8 @@ the live protocol:
 2. the key stream is cut into packets of ``packet_bits`` (100 kbit); the satellite picks an
    LDPC code for its sampled QBER (the last ~20,000 sampled sifted bits, upper 2σ bound)
    and the leak is what that code of the shipped :class:`~satqkd.distill.ldpc.CodeFamily`
-   discloses, plus the verification tag; with ``reconciliation = "blind"`` it is the
-   measured mean blind efficiency at the packet's expected QBER instead
+   discloses, plus the verification tag; with ``reconciliation = "blind"`` (``"guided"``)
+   it is the measured mean blind (guided) efficiency at the packet's expected QBER instead
    (:func:`~satqkd.distill.ldpc.blind.expected_blind_leak_bits`, an empirical model);
 3. packets are grouped into privacy-amplification blocks of ``pa_block_bits`` (the last
    block of a pass takes what is left), and each block's counts go through
@@ -40,8 +40,9 @@ from satqkd.config.models import Mission, Station
 from satqkd.distill.estimation import DecoyCounts, estimate, final_key_length
 from satqkd.distill.estimation import DecoySource as EstimationSource
 from satqkd.distill.ldpc import CodeFamily, binary_entropy
-from satqkd.distill.ldpc.blind import expected_blind_leak_bits
+from satqkd.distill.ldpc.blind import BLIND_MEAN_EFFICIENCY, expected_blind_leak_bits
 from satqkd.distill.ldpc.family import DEFAULT_SAMPLE_BITS, DEFAULT_SIGMAS
+from satqkd.distill.ldpc.guided import GUIDED_MEAN_EFFICIENCY
 from satqkd.distill.security import EpsilonBudget
 from satqkd.orbit.propagate import SatelliteOrbit
 from satqkd.photonics.source import effective_vacuum_intensity
@@ -130,11 +131,13 @@ def fast_pass(mission: Mission, station: Station, channel: ChannelModel) -> Fast
         err = np.minimum(e_at[j + 1] - e_at[j], det)
         q_est = (e_window[j + 1] + 1.0) / (s_end[j + 1] - s_start[j + 1] + 2.0)
         q_packet = float(err.sum() / max(det.sum(), 1))
-        if proto.reconciliation == "blind":
+        if proto.reconciliation in ("blind", "guided"):
             # Blind reveals until the packet decodes: its leak follows the packet's own
             # QBER (measured mean efficiency), not the sampled estimate.
+            table = (GUIDED_MEAN_EFFICIENCY if proto.reconciliation == "guided"
+                     else BLIND_MEAN_EFFICIENCY)
             leak = math.ceil(expected_blind_leak_bits(min(max(q_packet, 1e-4), 0.45),
-                                                      proto.packet_bits))
+                                                      proto.packet_bits, table))
         else:
             leak = ec_leak_bits(family, min(q_est, 0.45), proto.packet_bits)
         leak += proto.verification_tag_bits

@@ -287,8 +287,9 @@ class Protocol(_Model):
     authentication: Literal["wegman-carter", "hmac-sha256"] = "wegman-carter"
     #: LDPC reconciliation: "one-way" fixes each packet's leak from the sampled QBER;
     #: "blind" starts low and reveals punctured bits on the ground's request until the
-    #: packet decodes (:mod:`satqkd.distill.ldpc.blind`).
-    reconciliation: Literal["blind", "one-way"] = "one-way"
+    #: packet decodes (:mod:`satqkd.distill.ldpc.blind`); "guided" starts lower still and
+    #: reveals the key bits the ground is least sure of (:mod:`satqkd.distill.ldpc.guided`).
+    reconciliation: Literal["blind", "guided", "one-way"] = "one-way"
 
     @field_validator("pa_block_bits")
     @classmethod

@@ -26,6 +26,7 @@ from satqkd.distill.estimation import (
 )
 from satqkd.distill.ldpc import DecodeResult, RateAdaptedCode
 from satqkd.distill.ldpc.blind import BLIND_SCHEME
+from satqkd.distill.ldpc.guided import GUIDED_SCHEME
 from satqkd.distill.security import EpsilonBudget
 from satqkd.distill.verification import verification_tag
 from satqkd.protocol.blocks import KeyBlock, unverified_block_id
@@ -341,7 +342,7 @@ class GroundStation:
     def _decode(self, group: list[Syndrome]) -> None:
         """Decode packets that share one code, report each outcome to the satellite."""
         data = [self._stream_slice(syn.first_bit, syn.n_bits) for syn in group]
-        if group[0].code.get("scheme") == BLIND_SCHEME:
+        if group[0].code.get("scheme") in (BLIND_SCHEME, GUIDED_SCHEME):
             self._blind.start(group, data)
             return
         code = RateAdaptedCode.from_description(group[0].code)

@@ -1,17 +1,20 @@
 """The ground station's side of blind reconciliation: reveal requests and re-decoding.
 
 A blind packet that fails to decode asks the satellite for the next reveal step (a
-:class:`RevealRequest`); each :class:`Reveal` fixes more punctured bits, and the packet is
-decoded again, continuing its previous attempt from the decoder state kept here (warm
-restart, ground-local: only the revealed values cross the link). A packet is resolved once
-it decodes and verifies, or once every step is revealed; the station records it through
-the ``packet_done`` callback it passes in.
+:class:`RevealRequest`); each :class:`Reveal` fixes more bits, and the packet is decoded
+again, continuing its previous attempt from the decoder state kept here (warm restart,
+ground-local: only the request and the revealed values cross the link). With a
+:class:`.BlindCode` the step's positions are the code's next punctured ones; with a
+:class:`.GuidedCode` (``reconciliation = "guided"``) the request names them: the ground's
+least reliable key bits after the failed attempt. A packet is resolved once it decodes and
+verifies, or once every step is revealed; the station records it through the
+``packet_done`` callback it passes in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,9 +23,11 @@ from satqkd.distill.ldpc import DecodeResult
 from satqkd.distill.ldpc.blind import (
     BLIND_CONTINUE_ITERATIONS,
     BLIND_MAX_ITERATIONS,
+    BLIND_SCHEME,
     BLIND_STALL_ITERATIONS,
     BlindCode,
 )
+from satqkd.distill.ldpc.guided import GuidedCode
 from satqkd.distill.ldpc.row_decoder import RowState
 from satqkd.protocol.messages import Reveal, RevealRequest, Syndrome, unpack_bits
 
@@ -36,17 +41,26 @@ class BlindPending:
     """A blind packet that has not decoded yet: its inputs and the values revealed so far."""
 
     syndrome: Syndrome
-    code: BlindCode
+    code: BlindCode | GuidedCode
     data: tuple[NDArray, ...]
     revealed: list[NDArray[np.uint8]]
     iterations: int = 0
     #: Decoder state of the last attempt (ground-local): the next one continues from it.
     state: RowState | None = None
+    #: Guided code: the key positions of each step (requested, in order); blind: unused.
+    positions: list[NDArray[np.int64]] = field(default_factory=list)
+    #: Guided code: the positions of the request in flight (not yet answered).
+    asked: NDArray[np.int64] | None = None
 
     @property
     def step(self) -> int:
         """Reveal steps received so far."""
         return len(self.revealed)
+
+    def disclosed(self) -> tuple[NDArray[np.int64], NDArray[np.uint8]]:
+        """Every position (guided) and value revealed so far, in order."""
+        return (np.concatenate([np.zeros(0, np.int64), *self.positions]),
+                np.concatenate([np.zeros(0, np.uint8), *self.revealed]))
 
 
 class BlindReconciler:
@@ -68,7 +82,10 @@ class BlindReconciler:
     def start(self, group: list[Syndrome], data: list[tuple[NDArray, ...]]) -> None:
         """First attempt at packets that share one blind code (``data``: each packet's
         key bits, intensities, bases, detection times)."""
-        code = BlindCode.from_description(group[0].code)
+        description = group[0].code
+        code = (BlindCode.from_description(description)
+                if description.get("scheme") == BLIND_SCHEME
+                else GuidedCode.from_description(description))
         self._decode([BlindPending(syn, code, d, []) for syn, d in zip(group, data,
                                                                         strict=True)])
 
@@ -81,9 +98,16 @@ class BlindReconciler:
         p = self.waiting.get(msg.packet_id)
         if p is None or msg.step != p.step + 1:
             return False  # resolved already, or a repeated copy
-        expected = p.code.revealed_after(msg.step) - p.code.revealed_after(p.step)
+        if isinstance(p.code, GuidedCode):
+            expected = p.code.step_size(msg.step)
+        else:
+            expected = p.code.revealed_after(msg.step) - p.code.revealed_after(p.step)
         if msg.bits != expected:
             return False
+        if isinstance(p.code, GuidedCode):
+            assert p.asked is not None
+            p.positions.append(p.asked)
+            p.asked = None
         p.revealed.append(unpack_bits(msg.values_packed, msg.bits))
         self._decode([p])
         return True
@@ -96,22 +120,33 @@ class BlindReconciler:
                               for p in pending])
         noisy = np.stack([p.data[0] for p in pending])
         qbers = np.array([p.syndrome.qber_estimate for p in pending])
-        revealed = [np.concatenate([np.zeros(0, np.uint8), *p.revealed]) for p in pending]
+        positions, revealed = zip(*(p.disclosed() for p in pending), strict=True)
         for p in pending:
             if p.state is None:
                 p.state = code.new_state()
         # A first attempt gets the full cap; a packet after a reveal (decoded alone)
         # continues its previous attempt (warm restart) with the continuation cap.
         cap = BLIND_CONTINUE_ITERATIONS if pending[0].step else BLIND_MAX_ITERATIONS
-        results = code.decode_many(syndromes, noisy, qbers if len(pending) > 1 else qbers[0],
-                                   revealed, cap, [p.state for p in pending],
-                                   BLIND_STALL_ITERATIONS)
+        qber = qbers if len(pending) > 1 else qbers[0]
+        states = [p.state for p in pending]
+        if isinstance(code, GuidedCode):
+            results = code.decode_many(syndromes, noisy, qber, list(positions), list(revealed),
+                                       cap, states, BLIND_STALL_ITERATIONS)
+        else:
+            results = code.decode_many(syndromes, noisy, qber, list(revealed), cap, states,
+                                       BLIND_STALL_ITERATIONS)
         for p, res, values in zip(pending, results, revealed, strict=True):
             p.iterations += res.iterations
             ok = self._verified(p.syndrome, res)
             if not ok and p.step < code.steps:
                 self.waiting[p.syndrome.packet_id] = p
-                self._send(RevealRequest(p.syndrome.packet_id, p.step + 1))
+                asked = np.zeros(0, np.int64)
+                if isinstance(code, GuidedCode):
+                    assert p.state is not None
+                    asked = p.asked = code.request_positions(p.state, p.disclosed()[0],
+                                                             p.step + 1)
+                self._send(RevealRequest(p.syndrome.packet_id, p.step + 1,
+                                         asked.astype(np.uint32)))
                 continue
             p.state = None  # resolved: free the decoder state
             self.waiting.pop(p.syndrome.packet_id, None)

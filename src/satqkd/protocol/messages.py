@@ -12,10 +12,11 @@ Steps of the live procedure and the messages that carry them:
 5. satellite → ground :class:`PaConfirm` (CRC-32 of the satellite's final key).
 6. ground → satellite :class:`KeyAck` (the ground checked the CRC and stored the key).
 
-Blind reconciliation (``protocol.reconciliation = "blind"``): while a packet does not decode,
-the ground sends :class:`RevealRequest` for the next reveal step and the satellite answers
-with :class:`Reveal`, the values of that step's punctured positions
-(:mod:`satqkd.distill.ldpc.blind`); each revealed bit is charged to the packet's leak.
+Blind reconciliation (``protocol.reconciliation = "blind"`` or ``"guided"``): while a packet
+does not decode, the ground sends :class:`RevealRequest` for the next reveal step and the
+satellite answers with :class:`Reveal`, the values of that step's punctured positions
+(:mod:`satqkd.distill.ldpc.blind`) or of the key positions the request names
+(:mod:`satqkd.distill.ldpc.guided`); each revealed bit is charged to the packet's leak.
 
 After decoding each packet the ground sends :class:`DecodeReport` (decoded or not, and the
 exact number of errors it corrected); the satellite uses these for the codes of later
@@ -260,17 +261,21 @@ class DecodeReport(Message):
 @dataclass(frozen=True)
 class RevealRequest(Message):
     """Blind reconciliation: packet ``packet_id`` did not decode; send reveal step ``step``
-    (1-based; step k is asked for only after steps 1 … k − 1 arrived)."""
+    (1-based; step k is asked for only after steps 1 … k − 1 arrived). ``positions``: empty
+    for a blind code (the step's punctured positions follow from the code); for a guided
+    code the key-frame indices whose values the ground asks for (its least reliable bits)."""
 
     KIND: ClassVar[Kind] = Kind.REVEAL_REQUEST
     packet_id: int
     step: int
+    positions: NDArray[np.uint32]
 
 
 @dataclass(frozen=True)
 class Reveal(Message):
-    """Blind reconciliation: the values of reveal step ``step``'s punctured positions of
-    packet ``packet_id`` (``bits`` of them, packed), in the code's reveal order."""
+    """Blind reconciliation: the values of reveal step ``step``'s positions of packet
+    ``packet_id`` (``bits`` of them, packed): the code's punctured positions in its reveal
+    order, or, for a guided code, the requested positions in the order asked."""
 
     KIND: ClassVar[Kind] = Kind.REVEAL
     packet_id: int

@@ -19,6 +19,7 @@ from satqkd.config.models import Protocol
 from satqkd.distill.amplification import toeplitz_hash
 from satqkd.distill.ldpc import CodeFamily
 from satqkd.distill.ldpc.blind import BlindCode, BlindFamily
+from satqkd.distill.ldpc.guided import GuidedCode, GuidedFamily
 from satqkd.distill.verification import verification_tag
 from satqkd.photonics.source import SourceRandomness
 from satqkd.protocol.blocks import KeyBlock, unverified_block_id
@@ -120,6 +121,7 @@ class Satellite:
                                  retransmit_s=retransmit_s)
         self.family = code_family or CodeFamily.default()
         self.blind_family = BlindFamily.default()
+        self.guided_family = GuidedFamily.default()
         # The satellite's own randomness (verification seeds, punctured bits): its RNG.
         self.rng = np.random.default_rng([seed, 0x5A7E])
         self.state = SatelliteState()
@@ -139,6 +141,9 @@ class Satellite:
         # Blind reconciliation: each unresolved packet's code and secret punctured values
         # (reveal order), kept until its decode report arrives.
         self._punctured: dict[int, tuple[BlindCode, NDArray[np.uint8]]] = {}
+        # Guided reconciliation: each unresolved packet's code and the answers sent so far
+        # (positions, values per step), kept until its decode report arrives.
+        self._guided: dict[int, tuple[GuidedCode, list[tuple[NDArray, NDArray]]]] = {}
         self._pending: dict[int, KeyBlock] = {}
         self._confirm_seq: dict[int, int] = {}
         self.keys: dict[int, KeyBlock] = {}
@@ -190,6 +195,7 @@ class Satellite:
             self._reveal(msg)
         elif isinstance(msg, DecodeReport):
             self._punctured.pop(msg.packet_id, None)  # resolved: nothing more to reveal
+            self._guided.pop(msg.packet_id, None)
             self._reports.setdefault(msg.packet_id, msg)
             while self._reports_through + 1 in self._reports:
                 self._reports_through += 1
@@ -341,6 +347,12 @@ class Satellite:
             syndrome = syndromes[0]
             self._punctured[packet_id] = (blind, values[0])
             description = blind.describe()
+        elif self.protocol.reconciliation == "guided":
+            guided = self.guided_family.select(q, frame_bits=size,
+                                               sample_bits=estimate.sample_bits)
+            syndrome = guided.encode(bits[None, :], self.rng)[0]
+            self._guided[packet_id] = (guided, [])
+            description = guided.describe()
         else:
             code = self.family.select(q, frame_bits=size, sample_bits=estimate.sample_bits)
             syndrome = code.syndrome(bits, self.rng)
@@ -355,6 +367,9 @@ class Satellite:
         """Blind reconciliation: send the values of the requested reveal step of a packet
         that is not resolved yet (a request for a resolved packet or a step out of range is
         ignored; a repeated request gets the same values again, which leaks nothing new)."""
+        if msg.packet_id in self._guided:
+            self._reveal_guided(msg)
+            return
         held = self._punctured.get(msg.packet_id)
         if held is None:
             return
@@ -363,6 +378,34 @@ class Satellite:
             return
         step_values = code.reveal(values, msg.step)
         self._send(Reveal(msg.packet_id, msg.step, int(step_values.size), pack_bits(step_values)))
+
+    def _reveal_guided(self, msg: RevealRequest) -> None:
+        """Guided reconciliation: send this packet's key bits at the requested positions.
+        A request that does not fit the code's schedule (size, range, repeated positions,
+        a step out of order, or beyond the reveal budget) is ignored; a repeated request
+        for a step already answered gets the same answer again (nothing new leaks)."""
+        code, answers = self._guided[msg.packet_id]
+        positions = np.asarray(msg.positions, np.int64)
+        if 1 <= msg.step <= len(answers):
+            asked, values = answers[msg.step - 1]
+            if np.array_equal(asked, positions):
+                self._send(Reveal(msg.packet_id, msg.step, int(values.size), pack_bits(values)))
+            return
+        already = sum(int(a.size) for a, _ in answers)
+        if msg.step != len(answers) + 1 or msg.step > code.steps:
+            return
+        earlier = np.concatenate([np.zeros(0, np.int64), *(a for a, _ in answers)])
+        if np.intersect1d(earlier, positions).size:
+            return
+        packet = self._packets.get(msg.packet_id)
+        if packet is None:
+            return
+        try:
+            values = code.reveal(packet.bits, positions, msg.step, already)
+        except ValueError:
+            return
+        answers.append((positions, values))
+        self._send(Reveal(msg.packet_id, msg.step, int(values.size), pack_bits(values)))
 
     # -- step 5: privacy amplification ---------------------------------------------------------
     def _amplify(self, msg: PaInstruction) -> None:

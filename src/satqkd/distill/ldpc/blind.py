@@ -85,10 +85,14 @@ BLIND_MEAN_EFFICIENCY: tuple[tuple[float, float], ...] = (
 )
 
 
-def expected_blind_leak_bits(qber: float, frame_bits: int) -> float:
+def expected_blind_leak_bits(
+    qber: float, frame_bits: int,
+    table: tuple[tuple[float, float], ...] = BLIND_MEAN_EFFICIENCY,
+) -> float:
     """Expected syndrome + revealed bits of a blind-reconciled frame at QBER ``qber``
-    (:data:`BLIND_MEAN_EFFICIENCY` × F·H(qber); the verification tag not included)."""
-    q, f = np.array(BLIND_MEAN_EFFICIENCY).T
+    (``table``, default :data:`BLIND_MEAN_EFFICIENCY`, × F·H(qber); the verification tag
+    not included; :data:`.guided.GUIDED_MEAN_EFFICIENCY` for guided reveals)."""
+    q, f = np.array(table).T
     return float(np.interp(qber, q, f)) * frame_bits * binary_entropy(qber)
 
 
