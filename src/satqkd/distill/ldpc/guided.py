@@ -36,7 +36,8 @@ Why it beats punctured reveals: a punctured reveal moves along the rate-compatib
 (the heavier the puncturing, the worse the threshold), while a bit Bob ranks least reliable
 after a failed attempt is one he is nearly ignorant of (|L| ≈ 0, so it also buys about a
 whole bit) and sits where the decoder is stuck. Revealing the same number of *random* key
-bits instead needs f ≈ 1.39 at QBER 2 % (they buy only ≈ H(q) each); the guided choice 1.08.
+bits instead needed f ≈ 1.39 at QBER 2 % (they buy only ≈ H(q) each) against 1.08 for the
+guided choice (16 frames, start 1.04 · F·H, same steps, a scratch comparison).
 """
 
 from __future__ import annotations
