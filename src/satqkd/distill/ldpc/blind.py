@@ -49,7 +49,11 @@ from satqkd.distill.ldpc.code import (
     binary_entropy,
 )
 from satqkd.distill.ldpc.distributions import node_fractions
-from satqkd.distill.ldpc.family import DEFAULT_SAMPLE_BITS, CodeFamily
+from satqkd.distill.ldpc.family import (
+    DEFAULT_SAMPLE_BITS,
+    CodeFamily,
+    check_selection_inputs,
+)
 from satqkd.errors import InputError
 
 #: Identifies the message format of :meth:`BlindCode.describe`.
@@ -309,11 +313,7 @@ class BlindFamily:
         sample_bits: int | None = DEFAULT_SAMPLE_BITS,
     ) -> BlindCode:
         """Alice's blind code for a frame given the sampled QBER (see class docstring)."""
-        if not 0.0 < qber_estimate < 0.5:
-            raise InputError("QBER estimate outside (0, 0.5)", field="qber", value=qber_estimate)
-        if frame_bits < 256:
-            raise InputError("frame too short for LDPC reconciliation", field="frame_bits",
-                             value=frame_bits)
+        check_selection_inputs(qber_estimate, frame_bits)
         sample_sigma = CodeFamily.sample_sigma(qber_estimate, sample_bits)
         # The frame's own error rate scatters around the QBER too (binomial in F bits).
         frame_sigma = math.sqrt(qber_estimate * (1.0 - qber_estimate) / frame_bits)

@@ -61,6 +61,19 @@ DEFAULT_SIGMAS = 1.5
 DEFAULT_SAMPLE_BITS = 20_000
 
 
+def check_selection_inputs(qber_estimate: float, frame_bits: int,
+                           zero_allowed: bool = False) -> None:
+    """:class:`InputError` (naming the field) for a QBER estimate outside (0, 0.5) —
+    [0, 0.5) if ``zero_allowed`` — or a frame too short for LDPC reconciliation."""
+    low_ok = qber_estimate >= 0.0 if zero_allowed else qber_estimate > 0.0
+    if not (low_ok and qber_estimate < 0.5):
+        bounds = "[0, 0.5)" if zero_allowed else "(0, 0.5)"
+        raise InputError(f"QBER estimate outside {bounds}", field="qber", value=qber_estimate)
+    if frame_bits < 256:
+        raise InputError("frame too short for LDPC reconciliation", field="frame_bits",
+                         value=frame_bits)
+
+
 @dataclass(frozen=True)
 class CodeFamily:
     """Grid of mother codes covering syndrome fractions ``c_0 … c_0 ρ^(count−1)``."""
@@ -95,6 +108,14 @@ class CodeFamily:
         n = frame_bits + self.extra_positions(index, frame_bits)
         return LdpcCode.build(n, m, node_fractions(1.0 - m / n), self.seed + index)
 
+    def first_reaching(self, leak_bits: int, frame_bits: int) -> int:
+        """Index of the first mother code whose m_k reaches ``leak_bits`` (the caller
+        checks that the last one does)."""
+        index = 0
+        while self.checks(index, frame_bits) < leak_bits:
+            index += 1
+        return index
+
     def design_efficiency(self, qber: float) -> float:
         """f_design(qber), interpolated from :attr:`f_design`."""
         q, f = np.array(self.f_design).T
@@ -128,11 +149,7 @@ class CodeFamily:
         ``sample_bits`` is the size of the QBER sample (``None``: trust the estimate as
         exact, e.g. when the QBER is known from a simulation).
         """
-        if not 0.0 <= qber_estimate < 0.5:
-            raise InputError("QBER estimate outside [0, 0.5)", field="qber", value=qber_estimate)
-        if frame_bits < 256:
-            raise InputError("frame too short for LDPC reconciliation", field="frame_bits",
-                             value=frame_bits)
+        check_selection_inputs(qber_estimate, frame_bits, zero_allowed=True)
         q_up = self.upper_qber(qber_estimate, sample_bits, confidence_sigmas)
         target = math.ceil(self.design_efficiency(q_up) * frame_bits * binary_entropy(q_up))
         top = self.checks(self.count - 1, frame_bits)
@@ -142,9 +159,7 @@ class CodeFamily:
                 field="qber",
                 value=qber_estimate,
             )
-        index = 0
-        while self.checks(index, frame_bits) < target:
-            index += 1
+        index = self.first_reaching(target, frame_bits)
         mother = self.mother(index, frame_bits)
         punctured = max(0, mother.m - target)
         punctured = min(punctured, mother.n - frame_bits)

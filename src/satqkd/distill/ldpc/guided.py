@@ -57,7 +57,11 @@ from satqkd.distill.ldpc.blind import (
     BlindOutcome,
 )
 from satqkd.distill.ldpc.code import DecodeResult, RateAdaptedCode, binary_entropy
-from satqkd.distill.ldpc.family import DEFAULT_SAMPLE_BITS, CodeFamily
+from satqkd.distill.ldpc.family import (
+    DEFAULT_SAMPLE_BITS,
+    CodeFamily,
+    check_selection_inputs,
+)
 from satqkd.distill.ldpc.row_decoder import RowState
 from satqkd.distill.ldpc.row_layers import row_layers
 from satqkd.errors import InputError
@@ -226,11 +230,7 @@ class GuidedFamily:
     def select(self, qber_estimate: float, frame_bits: int = 100_000, *,
                sample_bits: int | None = DEFAULT_SAMPLE_BITS) -> GuidedCode:
         """Alice's guided code for a frame given the sampled QBER (see class docstring)."""
-        if not 0.0 < qber_estimate < 0.5:
-            raise InputError("QBER estimate outside (0, 0.5)", field="qber", value=qber_estimate)
-        if frame_bits < 256:
-            raise InputError("frame too short for LDPC reconciliation", field="frame_bits",
-                             value=frame_bits)
+        check_selection_inputs(qber_estimate, frame_bits)
         family = self.one_way
         sigma = family.sample_sigma(qber_estimate, sample_bits)
         q_low = max(qber_estimate - self.start_sigmas * sigma, 0.5 * qber_estimate)
@@ -240,9 +240,7 @@ class GuidedFamily:
         if start > family.checks(family.count - 1, frame_bits):
             raise InputError(f"QBER estimate {qber_estimate:.4f} is beyond the code family",
                              field="qber", value=qber_estimate)
-        index = 0
-        while family.checks(index, frame_bits) < start:
-            index += 1
+        index = family.first_reaching(start, frame_bits)
         mother = family.mother(index, frame_bits)
         punctured = min(mother.m - start, mother.n - frame_bits)
         code = RateAdaptedCode(mother, frame_bits, punctured, qber_estimate, index)
