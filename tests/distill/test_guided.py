@@ -48,17 +48,20 @@ def test_alice_answers_only_requests_that_fit_the_schedule() -> None:
     code = FAMILY.select(0.03, FRAME_BITS, sample_bits=None)
     bits = np.arange(FRAME_BITS, dtype=np.uint8) % 2
     ask = np.arange(code.step_bits) * 3
-    np.testing.assert_array_equal(code.reveal(bits, ask, 1, 0), bits[ask])
-    for positions, step, already in (
-        (ask[:-1], 1, 0),  # wrong size
-        (ask, 2, 0),  # step 2 before step 1's bits
-        (np.r_[ask[:-1], ask[0]], 1, 0),  # repeated position
-        (np.r_[ask[:-1], FRAME_BITS], 1, 0),  # out of range
+    none = np.zeros(0, np.int64)
+    np.testing.assert_array_equal(code.reveal(bits, ask, 1, none), bits[ask])
+    np.testing.assert_array_equal(code.reveal(bits, ask + 1, 2, ask), bits[ask + 1])
+    for positions, step, earlier in (
+        (ask[:-1], 1, none),  # wrong size
+        (ask, 2, none),  # step 2 before step 1's bits
+        (np.r_[ask[:-1], ask[0]], 1, none),  # repeated position
+        (np.r_[ask[:-1], FRAME_BITS], 1, none),  # out of range
+        (np.r_[ask[1:] + 1, ask[0]], 2, ask),  # disclosed by step 1 already
     ):
         with pytest.raises(ValueError):
-            code.reveal(bits, positions, step, already)
+            code.reveal(bits, positions, step, earlier)
     with pytest.raises(ValueError):
-        code.reveal(bits, ask, code.steps + 1, code.max_reveal_bits)
+        code.reveal(bits, ask, code.steps + 1, np.arange(code.max_reveal_bits))
 
 
 def _requests(code: GuidedCode, alice: np.ndarray, bob: np.ndarray, qber: float,
@@ -76,7 +79,7 @@ def _requests(code: GuidedCode, alice: np.ndarray, bob: np.ndarray, qber: float,
         ask = code.request_positions(state, done, step)
         assert ask.size == code.step_size(step) and np.intersect1d(ask, done).size == 0
         positions.append(ask)
-        values.append(code.reveal(alice, ask, step, done.size))
+        values.append(code.reveal(alice, ask, step, done))
     return positions
 
 

@@ -47,10 +47,9 @@ class BlindPending:
     iterations: int = 0
     #: Decoder state of the last attempt (ground-local): the next one continues from it.
     state: RowState | None = None
-    #: Guided code: the key positions of each step (requested, in order); blind: unused.
+    #: Guided code: the key positions of each step requested (the last one may be in
+    #: flight, not answered yet); blind: unused.
     positions: list[NDArray[np.int64]] = field(default_factory=list)
-    #: Guided code: the positions of the request in flight (not yet answered).
-    asked: NDArray[np.int64] | None = None
 
     @property
     def step(self) -> int:
@@ -59,7 +58,7 @@ class BlindPending:
 
     def disclosed(self) -> tuple[NDArray[np.int64], NDArray[np.uint8]]:
         """Every position (guided) and value revealed so far, in order."""
-        return (np.concatenate([np.zeros(0, np.int64), *self.positions]),
+        return (np.concatenate([np.zeros(0, np.int64), *self.positions[: self.step]]),
                 np.concatenate([np.zeros(0, np.uint8), *self.revealed]))
 
 
@@ -98,16 +97,8 @@ class BlindReconciler:
         p = self.waiting.get(msg.packet_id)
         if p is None or msg.step != p.step + 1:
             return False  # resolved already, or a repeated copy
-        if isinstance(p.code, GuidedCode):
-            expected = p.code.step_size(msg.step)
-        else:
-            expected = p.code.revealed_after(msg.step) - p.code.revealed_after(p.step)
-        if msg.bits != expected:
+        if msg.bits != p.code.step_size(msg.step):
             return False
-        if isinstance(p.code, GuidedCode):
-            assert p.asked is not None
-            p.positions.append(p.asked)
-            p.asked = None
         p.revealed.append(unpack_bits(msg.values_packed, msg.bits))
         self._decode([p])
         return True
@@ -143,8 +134,8 @@ class BlindReconciler:
                 asked = np.zeros(0, np.int64)
                 if isinstance(code, GuidedCode):
                     assert p.state is not None
-                    asked = p.asked = code.request_positions(p.state, p.disclosed()[0],
-                                                             p.step + 1)
+                    asked = code.request_positions(p.state, p.disclosed()[0], p.step + 1)
+                    p.positions.append(asked)
                 self._send(RevealRequest(p.syndrome.packet_id, p.step + 1,
                                          asked.astype(np.uint32)))
                 continue

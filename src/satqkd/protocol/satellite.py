@@ -391,17 +391,12 @@ class Satellite:
             if np.array_equal(asked, positions):
                 self._send(Reveal(msg.packet_id, msg.step, int(values.size), pack_bits(values)))
             return
-        already = sum(int(a.size) for a, _ in answers)
-        if msg.step != len(answers) + 1 or msg.step > code.steps:
+        packet = self._packets.get(msg.packet_id)
+        if msg.step != len(answers) + 1 or packet is None:
             return
         earlier = np.concatenate([np.zeros(0, np.int64), *(a for a, _ in answers)])
-        if np.intersect1d(earlier, positions).size:
-            return
-        packet = self._packets.get(msg.packet_id)
-        if packet is None:
-            return
         try:
-            values = code.reveal(packet.bits, positions, msg.step, already)
+            values = code.reveal(packet.bits, positions, msg.step, earlier)
         except ValueError:
             return
         answers.append((positions, values))

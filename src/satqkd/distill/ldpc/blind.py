@@ -131,6 +131,11 @@ class BlindCode:
         """Punctured bits revealed after ``steps`` reveal steps."""
         return min(self.punctured, max(0, steps) * self.step_bits)
 
+    def step_size(self, step: int) -> int:
+        """Bits revealed by step ``step`` (1-based; the last may be shorter)."""
+        self._check_step(step)
+        return self.revealed_after(step) - self.revealed_after(step - 1)
+
     def _check_step(self, step: int) -> None:
         if not 1 <= step <= self.steps:
             raise ValueError(f"reveal step {step} outside 1..{self.steps}")
@@ -345,7 +350,7 @@ class BlindOutcome:
     bits: np.ndarray  #: Bob's final key bits ``[frames, F]`` (meaningless where not ok)
     ok: np.ndarray  #: syndrome met and verification passed (bool)
     attempts: np.ndarray  #: decode attempts (1 + reveal rounds requested)
-    revealed_bits: np.ndarray  #: punctured values revealed
+    revealed_bits: np.ndarray  #: bits revealed (punctured values; guided: key bits)
     leak_bits: np.ndarray  #: m − p + revealed (verification tag not included)
     iterations: np.ndarray  #: decoder iterations over all attempts
     decode_s: float  #: wall time in the decoder over all attempts

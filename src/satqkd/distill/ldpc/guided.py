@@ -137,17 +137,20 @@ class GuidedCode:
         return self.code.syndromes(np.atleast_2d(np.asarray(bits, np.uint8)), rng)
 
     def reveal(self, key_bits: np.ndarray, positions: np.ndarray, step: int,
-               already: int) -> np.ndarray:
+               earlier: np.ndarray) -> np.ndarray:
         """Alice's answer to request ``step``: her bits at ``positions`` (key-frame indices),
-        after ``already`` bits disclosed for this frame. :class:`ValueError` for a request
-        that does not fit the schedule (wrong size, out of range or repeated positions):
-        the caller ignores it, so no more than ``max_reveal_bits`` ever leave."""
+        after the ``earlier`` positions disclosed for this frame by steps 1 … step − 1.
+        :class:`ValueError` for a request that does not fit the schedule (wrong size, out
+        of range, repeated or disclosed before): the caller ignores it, so no more than
+        ``max_reveal_bits`` ever leave."""
         positions = np.asarray(positions, np.int64)
-        if already != (step - 1) * self.step_bits or positions.size != self.step_size(step):
+        earlier = np.asarray(earlier, np.int64)
+        if earlier.size != (step - 1) * self.step_bits or positions.size != self.step_size(step):
             raise ValueError("reveal request does not fit the schedule")
         if positions.size and (positions.min() < 0 or positions.max() >= self.code.frame_bits
-                               or np.unique(positions).size != positions.size):
-            raise ValueError("reveal positions out of range or repeated")
+                               or np.unique(positions).size != positions.size
+                               or np.intersect1d(earlier, positions).size):
+            raise ValueError("reveal positions out of range, repeated or disclosed before")
         return np.asarray(key_bits, np.uint8)[positions].copy()
 
     # ---- Bob ---------------------------------------------------------------------------
@@ -305,7 +308,7 @@ def reconcile_guided(
             elif step <= code.steps:
                 ask = code.request_positions(states[i], done, step)
                 positions[i].append(ask)
-                values[i].append(code.reveal(alice_bits[i], ask, step, done.size))
+                values[i].append(code.reveal(alice_bits[i], ask, step, done))
                 still.append(i)
         active = np.array(still, dtype=np.int64)
     revealed = np.array([disclosed(i)[0].size for i in range(frames)], np.int64)
