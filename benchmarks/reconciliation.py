@@ -177,7 +177,6 @@ def run_blind(qber: float, frames: int, pass_frames: int, sample_bits: int | Non
         code = family.select(estimate, FRAME_BITS, sample_bits=sample_bits)
         alice, bob = _frames(rng, count, qber)
         if guided:
-            options.pop("warm", None)  # guided attempts always continue the previous one
             out = reconcile_guided(code, alice, bob, estimate, code_rng, max_iterations=max_iter,
                                    **options)
         else:
@@ -343,9 +342,11 @@ def main() -> None:
     parser.add_argument("--blind-extra", type=float, default=0.0,
                         help="BlindFamily.extra_fraction (0: the library default)")
     parser.add_argument("--blind-start", type=float, default=0.0,
-                        help="BlindFamily.start_factor (0: the library default)")
+                        help="BlindFamily.start_factor, with --guided GuidedFamily's (0: the "
+                             "library default)")
     parser.add_argument("--blind-step", type=float, default=0.0,
-                        help="BlindFamily.step_fraction (0: the library default)")
+                        help="BlindFamily.step_fraction, with --guided GuidedFamily's (0: the "
+                             "library default)")
     parser.add_argument("--blind-top", type=float, default=0.0,
                         help="BlindFamily.top_factor (0: the library default)")
     parser.add_argument("--blind-ratio", type=float, default=0.0,
@@ -392,6 +393,7 @@ def main() -> None:
             ("step_fraction", args.blind_step), ("top_factor", args.blind_top),
             ("ratio", args.blind_ratio), ("top_sigmas", args.blind_top_sigmas)) if value}
         if args.guided:
+            del options["warm"]  # guided attempts always continue the previous one
             family_options = {name: value for name, value in (
                 ("start_factor", args.blind_start), ("step_fraction", args.blind_step)) if value}
         if args.blind_ratio:
