@@ -18,8 +18,10 @@ from satqkd.protocol.transport import PassClock, UdpTransport, memory_link
 from satqkd.protocol.two_process import run_pass_two_processes
 from satqkd.simulate.pass_simulation import PassSimulation
 
-TIME_SCALE = 20.0
-"""The 30-s pass runs in 1.5 s of wall time (plus processing)."""
+TIME_SCALE = 10.0
+"""The 30-s pass runs in 3 s of wall time (plus processing). At 20× one CI run under
+``-n 2`` saw the ground finish only at pass time 58 s and its ``Close`` never reach the
+satellite; wall-clock processing delays cost half as much pass time at 10×."""
 RETRANSMIT_WALL_S = 0.2
 
 
