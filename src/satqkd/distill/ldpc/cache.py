@@ -41,6 +41,15 @@ def _path(key: tuple[object, ...]) -> Path | None:
 
 def load(key: tuple[object, ...], m: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``(row_ptr, col_idx)`` stored under ``key``, or ``None`` (missing or unusable)."""
+    stored = load_with_shifts(key, m)
+    return None if stored is None else stored[:2]
+
+
+def load_with_shifts(
+    key: tuple[object, ...], m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """``(row_ptr, col_idx, shifts)`` stored under ``key`` (``shifts`` ``None`` when the
+    graph was stored without), or ``None`` (missing or unusable)."""
     path = _path(key)
     if path is None or not path.is_file():
         return None
@@ -48,16 +57,21 @@ def load(key: tuple[object, ...], m: int) -> tuple[np.ndarray, np.ndarray] | Non
         with np.load(path) as data:
             row_ptr = np.asarray(data["row_ptr"], np.int64)
             col_idx = np.asarray(data["col_idx"], np.int32)
+            shifts = np.asarray(data["shifts"], np.int32) if "shifts" in data else None
             stored = str(data["key"])
     except (OSError, KeyError, ValueError):
         return None
     if stored != repr(key) or row_ptr.size != m + 1 or row_ptr[-1] != col_idx.size:
         return None
-    return row_ptr, col_idx
+    if shifts is not None and shifts.size != col_idx.size:
+        return None
+    return row_ptr, col_idx, shifts
 
 
-def store(key: tuple[object, ...], row_ptr: np.ndarray, col_idx: np.ndarray) -> None:
-    """Save a graph under ``key`` atomically (best effort: I/O errors are ignored)."""
+def store(key: tuple[object, ...], row_ptr: np.ndarray, col_idx: np.ndarray,
+          shifts: np.ndarray | None = None) -> None:
+    """Save a graph (and, for a lifted code's base graph, its circulant ``shifts``) under
+    ``key`` atomically (best effort: I/O errors are ignored)."""
     path = _path(key)
     if path is None:
         return
@@ -66,7 +80,9 @@ def store(key: tuple[object, ...], row_ptr: np.ndarray, col_idx: np.ndarray) -> 
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, row_ptr=row_ptr, col_idx=col_idx, key=np.array(repr(key)))
+                arrays = {} if shifts is None else {"shifts": shifts}
+                np.savez(handle, row_ptr=row_ptr, col_idx=col_idx, key=np.array(repr(key)),
+                         **arrays)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -23,13 +23,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from satqkd.distill.ldpc import cache, decoder, row_decoder
+from satqkd.distill.ldpc import cache, decoder, qc_decoder, row_decoder
 from satqkd.distill.ldpc.construction import (
     ParityCheckGraph,
     build_graph,
     graph_from_rows,
     untainted_select,
 )
+from satqkd.distill.ldpc.qc import LiftedGraph, build_lifted, can_lift, lift_graph
 from satqkd.errors import InputError
 
 #: Identifies the message format of :meth:`RateAdaptedCode.describe`.
@@ -87,19 +88,26 @@ class DecodeResult:
 
 @dataclass(frozen=True)
 class LdpcCode:
-    """A mother LDPC code: an ``m × n`` parity-check graph built from a seed."""
+    """A mother LDPC code: an ``m × n`` parity-check graph built from a seed, lifted
+    (quasi-cyclic, :mod:`.qc`) when ``lift`` > 1."""
 
     n: int
     m: int
     node_fractions: tuple[tuple[int, float], ...]
     seed: int
     graph: ParityCheckGraph = field(repr=False, compare=False)
+    lift: int = 1
+    lifted: LiftedGraph | None = field(default=None, repr=False, compare=False)
 
     @staticmethod
-    def build(n: int, m: int, node_fractions: dict[int, float], seed: int) -> LdpcCode:
-        """The (cached) code for these construction parameters."""
+    def build(n: int, m: int, node_fractions: dict[int, float], seed: int,
+              lift: int = 1) -> LdpcCode:
+        """The (cached) code for these construction parameters; ``lift`` > 1 builds the
+        quasi-cyclic code (sizes must allow it: :func:`.qc.can_lift`)."""
+        if lift != 1 and not can_lift(int(n), int(m), int(lift)):
+            raise ValueError(f"an {m} x {n} code cannot be lifted by {lift}")
         key = tuple(sorted((int(d), float(f)) for d, f in node_fractions.items()))
-        return _build_cached(int(n), int(m), key, int(seed))
+        return _build_cached(int(n), int(m), key, int(seed), int(lift))
 
     @property
     def rate(self) -> float:
@@ -125,8 +133,10 @@ class LdpcCode:
 
 @lru_cache(maxsize=32)
 def _build_cached(
-    n: int, m: int, fractions: tuple[tuple[int, float], ...], seed: int
+    n: int, m: int, fractions: tuple[tuple[int, float], ...], seed: int, lift: int
 ) -> LdpcCode:
+    if lift > 1:
+        return _build_lifted(n, m, fractions, seed, lift)
     key = ("graph", n, m, fractions, seed)
     stored = cache.load(key, m)
     if stored is not None:
@@ -135,6 +145,21 @@ def _build_cached(
         graph = build_graph(n, m, dict(fractions), seed)
         cache.store(key, graph.row_ptr, graph.col_idx)
     return LdpcCode(n=n, m=m, node_fractions=fractions, seed=seed, graph=graph)
+
+
+def _build_lifted(
+    n: int, m: int, fractions: tuple[tuple[int, float], ...], seed: int, lift: int
+) -> LdpcCode:
+    key = ("qc-graph", n, m, fractions, seed, lift)
+    stored = cache.load_with_shifts(key, m // lift)
+    if stored is not None and stored[2] is not None:
+        base = graph_from_rows(n // lift, stored[0], stored[1])
+        lifted = lift_graph(base, stored[2], lift)
+    else:
+        lifted = build_lifted(n, m, dict(fractions), seed, lift)
+        cache.store(key, lifted.base.row_ptr, lifted.base.col_idx, lifted.shifts)
+    return LdpcCode(n=n, m=m, node_fractions=fractions, seed=seed, graph=lifted.graph,
+                    lift=lift, lifted=lifted)
 
 
 @lru_cache(maxsize=32)
@@ -201,7 +226,8 @@ class RateAdaptedCode:
     def code_id(self) -> str:
         """Short readable identifier of the code and its adaptation."""
         mc = self.mother
-        return f"ldpc-n{mc.n}-m{mc.m}-s{mc.seed}-p{self.punctured}-F{self.frame_bits}"
+        lift = f"-z{mc.lift}" if mc.lift > 1 else ""
+        return f"ldpc-n{mc.n}-m{mc.m}-s{mc.seed}{lift}-p{self.punctured}-F{self.frame_bits}"
 
     def efficiency(self, qber: float) -> float:
         """f = leak / (F · H(qber)) for the given (true or estimated) QBER."""
@@ -218,6 +244,7 @@ class RateAdaptedCode:
             "mother_m": mc.m,
             "seed": mc.seed,
             "degree_distribution": [[d, f] for d, f in mc.node_fractions],
+            "lift": mc.lift,
             "punctured_bits": self.punctured,
             "shortened_bits": self.shortened,
             "qber_design": self.qber_design,
@@ -282,10 +309,12 @@ class RateAdaptedCode:
         """Decode frames ``[k, frame_bits]`` against syndromes ``[k, m]``, several at once.
 
         ``qber`` is one value for every frame or one per frame (``[k]``). ``kernel``:
-        "lanes" (frames in SIMD lanes, :mod:`.decoder`; a frame it has not solved in
-        :data:`HANDOFF_ITERATIONS` iterations is decoded again by the row kernel), "rows"
-        (one frame at a time, checks in SIMD lanes, :mod:`.row_decoder`) or "auto" ("rows"
-        for fewer than :data:`ROW_KERNEL_BELOW_FRAMES` frames). For a given kernel each
+        "qc" (lifted codes only: one frame at a time, 16 checks of a circulant per vector,
+        :mod:`.qc_decoder`, the fastest), "lanes" (frames in SIMD lanes, :mod:`.decoder`; a
+        frame it has not solved in :data:`HANDOFF_ITERATIONS` iterations is decoded again
+        by the row kernel), "rows" (one frame at a time, checks in SIMD lanes,
+        :mod:`.row_decoder`) or "auto" ("qc" for a lifted code, else "rows" for fewer than
+        :data:`ROW_KERNEL_BELOW_FRAMES` frames and "lanes" for more). For a given kernel each
         frame's result depends only on its own inputs, not on the others decoded with it;
         the two kernels order the checks differently, so their iteration counts can differ
         slightly (same FER and mean iterations on 100 frames near the threshold).
@@ -331,11 +360,20 @@ class RateAdaptedCode:
         out = np.zeros((frames, self.mother.n), np.uint8)
         iters = np.zeros(frames, np.int64)
         conv = np.zeros(frames, np.bool_)
-        if kernel not in ("auto", "rows", "lanes"):
-            raise ValueError(f"kernel must be 'auto', 'rows' or 'lanes', got {kernel!r}")
+        if kernel not in ("auto", "rows", "lanes", "qc"):
+            raise ValueError(f"kernel must be 'auto', 'qc', 'rows' or 'lanes', got {kernel!r}")
         stateful = states is not None or stall_iterations > 0
-        if stateful and kernel == "lanes":
+        if stateful and kernel in ("lanes", "qc"):
             raise ValueError("decoder states and early stop need the 'rows' kernel")
+        lifted = self.mother.lifted
+        if kernel == "qc" and lifted is None:
+            raise ValueError("the 'qc' kernel needs a lifted (quasi-cyclic) mother code")
+        if kernel == "qc" or (kernel == "auto" and lifted is not None and not stateful):
+            assert lifted is not None
+            qc_decoder.decode_frames_qc(lifted.base.row_ptr, lifted.base.col_idx,
+                                        lifted.shifts, priors, syndromes,
+                                        int(max_iterations), out, iters, conv)
+            return self._results(out, iters, conv)
         if stateful or kernel == "rows" or (kernel == "auto" and frames < ROW_KERNEL_BELOW_FRAMES):
             row_decoder.decode(self.mother, priors, syndromes, max_iterations, out, iters, conv,
                                states, stall_iterations)
@@ -402,6 +440,7 @@ def _from_description(d: dict[str, object]) -> RateAdaptedCode:
         fractions = {int(k): float(v) for k, v in d["degree_distribution"]}  # type: ignore[union-attr]
         qber_design = float(d.get("qber_design", 0.0))  # type: ignore[arg-type]
         index = int(d.get("family_index", -1))  # type: ignore[call-overload]
+        lift = int(d.get("lift", 1))  # type: ignore[call-overload]
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"malformed code description ({exc})", source=source) from exc
     if not (0 < m < n and 0 < frame_bits <= n and punctured + shortened == n - frame_bits):
@@ -410,7 +449,9 @@ def _from_description(d: dict[str, object]) -> RateAdaptedCode:
         raise InputError(
             "negative puncturing/shortening", source=source, value=(punctured, shortened)
         )
-    mother = LdpcCode.build(n, m, fractions, seed)
+    if lift != 1 and not can_lift(n, m, lift):
+        raise InputError("code sizes cannot be lifted", source=source, field="lift", value=lift)
+    mother = LdpcCode.build(n, m, fractions, seed, lift)
     code = RateAdaptedCode(mother, frame_bits, punctured, qber_design, index)
     if "code_id" in d and d["code_id"] != code.code_id:
         raise InputError("code_id does not match the rebuilt code", source=source, field="code_id")

@@ -38,6 +38,7 @@ import numpy as np
 
 from satqkd.distill.ldpc.code import LdpcCode, RateAdaptedCode, binary_entropy
 from satqkd.distill.ldpc.distributions import node_fractions
+from satqkd.distill.ldpc.qc import LIFT, can_lift
 from satqkd.errors import InputError
 
 #: (QBER, design efficiency f) points, linearly interpolated (clamped at the ends).
@@ -83,6 +84,9 @@ class CodeFamily:
     ratio: float = 1.06
     count: int = 48
     f_design: tuple[tuple[float, float], ...] = DEFAULT_F_DESIGN
+    #: Circulant size of the quasi-cyclic mother codes (1: unlifted). Codes too small to
+    #: lift (:func:`.qc.can_lift`) are built unlifted whatever this is.
+    lift: int = LIFT
 
     @classmethod
     def default(cls) -> CodeFamily:
@@ -93,20 +97,33 @@ class CodeFamily:
         """c_k: checks per key bit of mother code ``index``."""
         return self.c0 * self.ratio**index
 
+    def _sizes(self, index: int, frame_bits: int) -> tuple[int, int, int]:
+        """``(m, n, lift)`` of mother code ``index``: m_k = ⌈c_k F⌉ and n = F + m_k − m_{k−1},
+        both rounded up to multiples of the lift when the code is lifted (the extra checks
+        become extra positions too, so the punctured range still reaches m_{k−1})."""
+        m = math.ceil(self.syndrome_fraction(index) * frame_bits)
+        previous = math.ceil(self.c0 * self.ratio ** (index - 1) * frame_bits)
+        n = frame_bits + m - previous
+        z = self.lift
+        if z > 1:
+            m_lift = z * math.ceil(m / z)
+            n_lift = z * math.ceil((n + m_lift - m) / z)
+            if can_lift(n_lift, m_lift, z):
+                return m_lift, n_lift, z
+        return m, n, 1
+
     def checks(self, index: int, frame_bits: int) -> int:
-        """m_k for a frame of ``frame_bits``."""
-        return math.ceil(self.syndrome_fraction(index) * frame_bits)
+        """m_k (syndrome bits) of mother code ``index`` for a frame of ``frame_bits``."""
+        return self._sizes(index, frame_bits)[0]
 
     def extra_positions(self, index: int, frame_bits: int) -> int:
         """d_k: punctured + shortened positions of mother code ``index``."""
-        previous = math.ceil(self.c0 * self.ratio ** (index - 1) * frame_bits)
-        return self.checks(index, frame_bits) - previous
+        return self._sizes(index, frame_bits)[1] - frame_bits
 
     def mother(self, index: int, frame_bits: int) -> LdpcCode:
         """Mother code ``index`` sized for ``frame_bits`` key bits (built once, cached)."""
-        m = self.checks(index, frame_bits)
-        n = frame_bits + self.extra_positions(index, frame_bits)
-        return LdpcCode.build(n, m, node_fractions(1.0 - m / n), self.seed + index)
+        m, n, z = self._sizes(index, frame_bits)
+        return LdpcCode.build(n, m, node_fractions(1.0 - m / n), self.seed + index, z)
 
     def first_reaching(self, leak_bits: int, frame_bits: int) -> int:
         """Index of the first mother code whose m_k reaches ``leak_bits`` (the caller

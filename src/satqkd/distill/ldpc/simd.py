@@ -126,6 +126,7 @@ _fdiv = _binary("_fdiv", "f", F32, lambda b, x, y: b.fdiv(x, y, flags=_FAST))
 _flt = _binary("_flt", "f", MASK, lambda b, x, y: b.fcmp_ordered("<", x, y))
 _fle = _binary("_fle", "f", MASK, lambda b, x, y: b.fcmp_ordered("<=", x, y))
 _iadd = _binary("_iadd", "i", I32, lambda b, x, y: b.add(x, y))
+_ilt = _binary("_ilt", "i", MASK, lambda b, x, y: b.icmp_signed("<", x, y))
 _isub = _binary("_isub", "i", I32, lambda b, x, y: b.sub(x, y))
 _iand = _binary("_iand", "i", I32, lambda b, x, y: b.and_(x, y))
 _ior = _binary("_ior", "i", I32, lambda b, x, y: b.or_(x, y))
@@ -161,6 +162,7 @@ for _op, _impl in ((operator.add, _fadd), (operator.sub, _fsub), (operator.mul, 
                    (operator.truediv, _fdiv), (operator.lt, _flt), (operator.le, _fle)):
     _vector_operator(_op, _impl, "f")
 for _op, _impl in ((operator.add, _iadd), (operator.sub, _isub), (operator.and_, _iand),
+                   (operator.lt, _ilt),
                    (operator.or_, _ior), (operator.xor, _ixor), (operator.lshift, _ishl),
                    (operator.rshift, _iashr)):
     _vector_operator(_op, _impl, "i")
@@ -383,3 +385,76 @@ def store(typingctx: object, arr: types.Type, row: types.Type, value: types.Type
         return context.get_dummy_value()
 
     return types.void(arr, row, value), codegen
+
+
+def _host_has_avx512() -> bool:
+    """Whether numba compiles for a CPU with AVX-512F (it targets the host)."""
+    try:
+        import llvmlite.binding as llvm
+
+        return bool(llvm.get_host_cpu_features().get("avx512f", False))
+    except Exception:  # pragma: no cover - a host llvmlite cannot query
+        return False
+
+
+#: ``permute`` lowers to one ``vpermps`` where this is true, to lane extracts elsewhere.
+HAS_AVX512 = _host_has_avx512()
+
+
+@intrinsic
+def permute(typingctx: object, x: types.Type, idx: types.Type) -> object:
+    """Lane ``k`` of the result is lane ``idx[k] & (WIDTH − 1)`` of ``x`` (F32 by I32): one
+    ``vpermps`` on AVX-512; elsewhere a variable extract/insert per lane (correct, slower)."""
+    if not (x == F32 and idx == I32):
+        return None
+
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
+        vec, index = args
+        mask = _broadcast(builder, ir.Constant(_I, WIDTH - 1), "i")
+        index = builder.and_(index, mask)
+        if HAS_AVX512 and WIDTH == 16:
+            name = "llvm.x86.avx512.permvar.sf.512"
+            fn = builder.module.globals.get(name)
+            if fn is None:
+                fn = ir.Function(builder.module,
+                                 ir.FunctionType(_LLVM["f"], [_LLVM["f"], _LLVM["i"]]), name)
+            return builder.call(fn, [vec, index])
+        out = ir.Constant(_LLVM["f"], ir.Undefined)
+        for k in range(WIDTH):
+            lane = builder.extract_element(index, _I(k))
+            out = builder.insert_element(out, builder.extract_element(vec, lane), _I(k))
+        return out
+
+    return F32(x, idx), codegen
+
+
+@intrinsic
+def iota(typingctx: object) -> object:
+    """The I32 vector (0, 1, …, WIDTH − 1)."""
+
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
+        return ir.Constant(_LLVM["i"], list(range(WIDTH)))
+
+    return I32(), codegen
+
+
+@intrinsic
+def rcp(typingctx: object, x: types.Type) -> object:
+    """≈ 1/x lane-wise: ``vrcp14ps`` on AVX-512 (relative error < 2⁻¹⁴, no Newton step),
+    a fast-math division elsewhere."""
+    if x != F32:
+        return None
+
+    def codegen(context: object, builder: ir.IRBuilder, sig: object, args: list) -> ir.Value:
+        if HAS_AVX512 and WIDTH == 16:
+            name = "llvm.x86.avx512.rcp14.ps.512"
+            fn = builder.module.globals.get(name)
+            if fn is None:
+                fn = ir.Function(builder.module, ir.FunctionType(
+                    _LLVM["f"], [_LLVM["f"], _LLVM["f"], ir.IntType(16)]), name)
+            return builder.call(fn, [args[0], ir.Constant(_LLVM["f"], ir.Undefined),
+                                     ir.Constant(ir.IntType(16), 0xFFFF)])
+        one = _broadcast(builder, ir.Constant(_F, 1.0), "f")
+        return builder.fdiv(one, args[0], flags=_FAST)
+
+    return F32(x), codegen
