@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from sum_product import CHECK_CASES, R_CAP, reference_messages  # tests/distill/sum_product.py
 
 from satqkd.distill.ldpc import decoder
 
 W = decoder.WIDTH
-#: |R| cap of the kernel: 25 ln 2 (float32 tanh(Q/2) rounds to 1 beyond).
-R_CAP = 25.0 * math.log(2.0)
-
-
-def _reference(q: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """R_i = s · 2 atanh(Π_{j≠i} tanh(q_j/2)) in float64, per lane; s = −1 where the
-    target syndrome bit is 1."""
-    t = np.tanh(q.astype(np.float64) / 2.0)
-    out = np.empty_like(t)
-    for i in range(q.shape[0]):
-        p = np.prod(np.delete(t, i, axis=0), axis=0) * np.where(target, -1.0, 1.0)
-        out[i] = 2.0 * np.arctanh(np.clip(p, -1.0 + 1e-16, 1.0 - 1e-16))
-    return np.clip(out, -R_CAP, R_CAP)
 
 
 def _update(
@@ -39,11 +25,7 @@ def _update(
     return L, R, flags
 
 
-@pytest.mark.parametrize(
-    ("degree", "lo", "hi", "erased"),
-    [(3, 0.0, 4.0, 0.0), (20, 0.0, 12.0, 0.05), (20, 6.0, 20.0, 0.0), (60, 9.0, 11.0, 0.0),
-     (95, 5.0, 12.0, 0.01), (95, 10.0, 20.0, 0.0)],
-)
+@pytest.mark.parametrize(("degree", "lo", "hi", "erased"), CHECK_CASES)
 def test_check_update_matches_float64_sum_product(
     degree: int, lo: float, hi: float, erased: float
 ) -> None:
@@ -62,7 +44,7 @@ def test_check_update_matches_float64_sum_product(
         L_in = (q + r_old.astype(np.float32) / np.float32(1024.0)).astype(np.float32)
         q = L_in - r_old.astype(np.float32) / np.float32(1024.0)
         L, R, flags = _update(L_in, r_old, target, first_sweep=False)
-        ref = _reference(q, target)
+        ref = reference_messages(q, target)
         got = R.astype(np.float64) / 1024.0
         assert np.all(np.abs(got - ref) <= 2.0**-11 + 1e-3 * np.abs(ref) + 1e-9)
         np.testing.assert_allclose(L, q + R.astype(np.float32) / np.float32(1024.0),
@@ -80,7 +62,8 @@ def test_first_sweep_ignores_stale_messages() -> None:
     _, R_stale, _ = _update(q, stale, target, first_sweep=True)
     _, R_zero, _ = _update(q, np.zeros_like(stale), target, first_sweep=True)
     np.testing.assert_array_equal(R_stale, R_zero)
-    assert np.all(np.abs(R_zero / 1024.0 - _reference(q, target)) <= 2.0**-11 + 1e-3 * R_CAP)
+    error = np.abs(R_zero / 1024.0 - reference_messages(q, target))
+    assert np.all(error <= 2.0**-11 + 1e-3 * R_CAP)
 
 
 def test_half_precision_posteriors_round_like_numpy_float16() -> None:

@@ -4,12 +4,11 @@ with the frame-parallel kernel, family and wire description."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from bsc import bsc_frames  # tests/distill/bsc.py
 from numba import njit
+from sum_product import CHECK_CASES, reference_messages  # tests/distill/sum_product.py
 
 from satqkd.distill.ldpc import (
     CodeFamily,
@@ -26,7 +25,6 @@ from satqkd.distill.ldpc.distributions import node_fractions
 from satqkd.distill.ldpc.simd import WIDTH, iota, load, permute, rcp, store
 from satqkd.errors import InputError
 
-R_CAP = 25.0 * math.log(2.0)
 SIGN = np.int32(-(2**31))
 
 
@@ -78,15 +76,6 @@ def test_lane_rotation_and_reciprocal() -> None:
         assert np.all(np.abs(inv * x - 1.0) < 2.0**-14)
 
 
-def _reference(q: np.ndarray, target: np.ndarray) -> np.ndarray:
-    t = np.tanh(q.astype(np.float64) / 2.0)
-    out = np.empty_like(t)
-    for i in range(q.shape[0]):
-        p = np.prod(np.delete(t, i, axis=0), axis=0) * np.where(target, -1.0, 1.0)
-        out[i] = 2.0 * np.arctanh(np.clip(p, -1.0 + 1e-16, 1.0 - 1e-16))
-    return np.clip(out, -R_CAP, R_CAP)
-
-
 def _encode(r: np.ndarray) -> np.ndarray:
     """Messages R → the kernel's 16-bit format of e^R."""
     b = np.exp(r.astype(np.float64)).astype(np.float32).view(np.int32)
@@ -98,11 +87,7 @@ def _decode(stored: np.ndarray) -> np.ndarray:
     return np.log(u.astype(np.float64))
 
 
-@pytest.mark.parametrize(
-    ("degree", "lo", "hi", "erased"),
-    [(3, 0.0, 4.0, 0.0), (20, 0.0, 12.0, 0.05), (20, 6.0, 20.0, 0.0), (60, 9.0, 11.0, 0.0),
-     (95, 5.0, 12.0, 0.01), (95, 10.0, 20.0, 0.0)],
-)
+@pytest.mark.parametrize(("degree", "lo", "hi", "erased"), CHECK_CASES)
 def test_exp_domain_check_update_matches_float64_sum_product(
     degree: int, lo: float, hi: float, erased: float
 ) -> None:
@@ -131,7 +116,7 @@ def test_exp_domain_check_update_matches_float64_sum_product(
         tsign = np.where(target, SIGN, np.int32(0)).astype(np.int32)[None, :]
         clean = qc_decoder.sweep(row_ptr, col, shift, Z, R, tsign,
                                  np.empty((3 * degree, WIDTH), np.float32))
-        ref = _reference(q, target)
+        ref = reference_messages(q, target)
         got = _decode(R)
         assert np.all(np.abs(got - ref) <= 2.0**-11 + 2.0**-14 + 1e-3 * np.abs(ref) + 1e-6)
         L_new = -np.log(Z.astype(np.float64))[np.arange(degree)[:, None], lanes]
