@@ -53,6 +53,33 @@ def test_lifted_graph_is_the_circulant_expansion_of_its_base() -> None:
     random_shifts = np.random.default_rng(0).integers(0, 16, base.edges)
     random_lift = qc.lift_graph(base, random_shifts).graph
     assert count_four_cycles_hint(graph) < 0.1 * count_four_cycles_hint(random_lift)
+    # Degree-2 variables close few 6-cycles through two low-degree variables (the weight-4
+    # codewords {2, 2, 3, 3}).
+    assert _low_degree_hexagons(graph) < 0.2 * _low_degree_hexagons(random_lift)
+
+
+def _low_degree_hexagons(graph) -> int:
+    """Lifted 6-cycles c–a–b through a degree-2 variable c and two variables a ≠ b of
+    degree ≤ 3 sharing a check (a on one check of c, b on the other)."""
+    import scipy.sparse as sp
+
+    degrees = graph.variable_degrees()
+    h = sp.csr_matrix((np.ones(graph.edges), graph.col_idx, graph.row_ptr),
+                      shape=(graph.m, graph.n))
+    low_vars = np.flatnonzero(degrees <= 3)
+    low = h[:, low_vars].tocsr()
+    shared = (low.T @ low).tocsr()
+    shared.setdiag(0)
+    shared.data = (shared.data > 0).astype(np.float64)
+    column = np.full(graph.n, -1)
+    column[low_vars] = np.arange(low_vars.size)
+    total = 0
+    for c in np.flatnonzero(degrees == 2):
+        x, y = graph.var_checks[graph.var_ptr[c]:graph.var_ptr[c + 1]]
+        a, b = low[x].toarray().ravel(), low[y].toarray().ravel()
+        a[column[c]] = b[column[c]] = 0  # paths through c itself
+        total += int(a @ (shared @ b))
+    return total
 
 
 @njit

@@ -31,7 +31,13 @@ from satqkd.distill.ldpc.construction import (
     graph_from_rows,
     untainted_select,
 )
-from satqkd.distill.ldpc.qc import LiftedGraph, build_lifted, can_lift, lift_graph
+from satqkd.distill.ldpc.qc import (
+    CONSTRUCTION_VERSION,
+    LiftedGraph,
+    build_lifted,
+    can_lift,
+    lift_graph,
+)
 from satqkd.errors import InputError
 
 #: Identifies the message format of :meth:`RateAdaptedCode.describe`.
@@ -151,7 +157,7 @@ def _build_cached(
 def _build_lifted(
     n: int, m: int, fractions: tuple[tuple[int, float], ...], seed: int, lift: int
 ) -> LdpcCode:
-    key = ("qc-graph", n, m, fractions, seed, lift)
+    key = ("qc-graph", CONSTRUCTION_VERSION, n, m, fractions, seed, lift)
     stored = cache.load_with_shifts(key, m // lift)
     if stored is not None and stored[2] is not None:
         base = graph_from_rows(n // lift, stored[0], stored[1])

@@ -75,7 +75,7 @@ GUIDED_SCHEME = "satqkd.ldpc-guided/1"
 #: ``fast`` campaign fidelity uses it as the expected leak of a packet (an empirical model,
 #: as :data:`.blind.BLIND_MEAN_EFFICIENCY`).
 GUIDED_MEAN_EFFICIENCY: tuple[tuple[float, float], ...] = (
-    (0.005, 1.131), (0.01, 1.092), (0.02, 1.060), (0.03, 1.053), (0.04, 1.050), (0.05, 1.049),
+    (0.005, 1.132), (0.01, 1.091), (0.02, 1.061), (0.03, 1.052), (0.04, 1.050), (0.05, 1.049),
 )
 
 
