@@ -32,7 +32,7 @@ with no gathers, no scatters and one frame at a time, as the ground station deco
   Ba − Ab ≥ 2⁻²⁵(Ba + Ab)).
 
 Per edge that is ≈ 45 vector operations where the LLR kernels need ≈ 68 (their e^−x and ln
-polynomials): 0.54–0.59 ns per edge and iteration on one core of this Xeon (marginal cost
+polynomials): 0.50–0.59 ns per edge and iteration on one core of this Xeon (marginal cost
 of an iteration on the 100-kbit design codes), against 0.87–1.02 ns per edge and frame for
 the 16-frame kernel on the same codes and 1.0–1.25 on the unlifted ones
 (``benchmarks/reconciliation.py --throughput``).
