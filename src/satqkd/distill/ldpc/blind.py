@@ -53,6 +53,7 @@ from satqkd.distill.ldpc.family import (
     DEFAULT_SAMPLE_BITS,
     CodeFamily,
     check_selection_inputs,
+    first_reaching,
 )
 from satqkd.errors import InputError
 
@@ -330,9 +331,7 @@ class BlindFamily:
         if top > self.checks(self.count - 1, frame_bits):
             raise InputError(f"QBER bound {q_top:.4f} is beyond the blind code family",
                              field="qber", value=qber_estimate)
-        index = 0
-        while self.checks(index, frame_bits) < top:
-            index += 1
+        index = first_reaching(self.checks, top, frame_bits)
         mother = self.mother(index, frame_bits)
         start = math.ceil(self.start_factor * self.one_way.design_efficiency(q_low)
                           * frame_bits * binary_entropy(q_low))

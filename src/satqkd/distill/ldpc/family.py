@@ -36,6 +36,7 @@ default, :data:`DEFAULT_SAMPLE_BITS`, is the protocol's 20 000-bit sampling wind
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,15 @@ def check_selection_inputs(qber_estimate: float, frame_bits: int,
     if frame_bits < 256:
         raise InputError("frame too short for LDPC reconciliation", field="frame_bits",
                          value=frame_bits)
+
+
+def first_reaching(checks: Callable[[int, int], int], leak_bits: int, frame_bits: int) -> int:
+    """Index of the first mother code of a family whose ``checks(index, frame_bits)`` reaches
+    ``leak_bits`` (the caller checks that the family's last one does)."""
+    index = 0
+    while checks(index, frame_bits) < leak_bits:
+        index += 1
+    return index
 
 
 @dataclass(frozen=True)
@@ -132,10 +142,7 @@ class CodeFamily:
     def first_reaching(self, leak_bits: int, frame_bits: int) -> int:
         """Index of the first mother code whose m_k reaches ``leak_bits`` (the caller
         checks that the last one does)."""
-        index = 0
-        while self.checks(index, frame_bits) < leak_bits:
-            index += 1
-        return index
+        return first_reaching(self.checks, leak_bits, frame_bits)
 
     def design_efficiency(self, qber: float) -> float:
         """f_design(qber), interpolated from :attr:`f_design`."""
